@@ -1,0 +1,1 @@
+"""Grading configuration and tooling for the course (instructors only, never released)."""

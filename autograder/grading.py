@@ -1,0 +1,360 @@
+"""The grading pipeline, shared by `make course`, the test suite and the collection tools.
+
+Everything runs real nbgrader in a *scratch course directory* (a temporary folder with its
+own sqlite gradebook), never in this repository, so grading cannot touch the committed
+release or leave a gradebook behind:
+
+    course = ScratchCourse(tmpdir)
+    course.generate(assignment)              # nbgrader generate_assignment
+    course.submit(assignment, "alice", nb)   # submitted/alice/<assignment>/<notebook>
+    course.autograde(assignment)             # nbgrader autograde, every student at once
+    course.scores(assignment)                # {student: {grade_id: Score}}
+"""
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE_FILE = ROOT / "autograder" / "course.toml"
+MUTANTS_DIR = ROOT / "autograder" / "mutants"
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be built or graded; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    notebook: str
+    timeout: int
+
+    @property
+    def source_notebook(self):
+        return ROOT / "source" / self.name / self.notebook
+
+    @property
+    def release_dir(self):
+        return ROOT / "assignments" / self.name
+
+
+@dataclass(frozen=True)
+class Score:
+    score: float
+    max_score: float
+    manual: bool  # graded by a person (answer cells), not by tests
+
+
+def load_course():
+    """Return the course's assignments, in teaching order, from autograder/course.toml."""
+    with open(COURSE_FILE, "rb") as f:
+        entries = tomllib.load(f)["assignment"]
+    return [Assignment(e["name"], e["notebook"], int(e["timeout"])) for e in entries]
+
+
+def get_assignment(name):
+    """Return the assignment called ``name``, or fail listing the known ones."""
+    course = load_course()
+    for assignment in course:
+        if assignment.name == name:
+            return assignment
+    raise KeyError(f"unknown assignment {name!r}; known: {[a.name for a in course]}")
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+def read_notebook(path):
+    """Read and validate a notebook, raising NotebookError that names the file and problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotebookError(f"{path}: notebook not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise NotebookError(f"{path}: not UTF-8 text ({err})") from None
+    if not text.strip():
+        raise NotebookError(f"{path}: the file is empty")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        raise NotebookError(f"{path}: not valid JSON ({err})") from None
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # nbformat raises several types for malformed notebooks
+        raise NotebookError(f"{path}: not a valid notebook ({str(err).splitlines()[0]})") from None
+    return nb
+
+
+def nbgrader_cells(nb):
+    """Return the cells that carry nbgrader metadata (solution, test or answer cells)."""
+    return [cell for cell in nb.cells if cell.get("metadata", {}).get("nbgrader")]
+
+
+def check_source_notebook(path):
+    """Validate a source notebook: nbgrader metadata, unique grade ids, points, no outputs.
+
+    Returns the notebook; raises NotebookError listing every problem found.
+    """
+    nb = read_notebook(path)
+    problems = []
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"cell {index} has outputs (commit source notebooks cleared)")
+        if not meta:
+            continue
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            problems.append(f"cell {index} has nbgrader metadata but no grade_id")
+        elif grade_id in seen:
+            problems.append(f"duplicate grade_id {grade_id!r} (cell {index})")
+        seen.add(grade_id)
+        if meta.get("grade") and not meta.get("points"):
+            problems.append(f"graded cell {grade_id!r} has no points")
+        if meta.get("solution") and cell.cell_type == "code" and BEGIN_SOLUTION not in cell.source:
+            problems.append(f"solution cell {grade_id!r} has no {BEGIN_SOLUTION} block")
+    if not any(c.metadata["nbgrader"].get("grade") for c in nbgrader_cells(nb)):
+        problems.append("no graded cells")
+    if problems:
+        raise NotebookError(f"{path}: " + "; ".join(problems))
+    return nb
+
+
+def solution_lines(source_nb):
+    """Return the non-trivial lines of code inside the solution blocks of a source notebook."""
+    lines = set()
+    for cell in nbgrader_cells(source_nb):
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(BEGIN_SOLUTION):
+                inside = True
+            elif stripped.startswith(END_SOLUTION):
+                inside = False
+            elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
+                lines.add(stripped)
+    return lines
+
+
+def find_leaks(source_nb, release_nb):
+    """Return what of the source's answers shows in a release notebook (empty: none).
+
+    Looks for solution and hidden-test markers, solution code lines, and outputs.
+    """
+    leaks = []
+    text = json.dumps([cell.source for cell in release_nb.cells])
+    for marker in (BEGIN_SOLUTION, BEGIN_HIDDEN, "### BEGIN MARK SCHEME"):
+        if marker in text:
+            leaks.append(f"contains {marker!r}")
+    release_lines = {line.strip() for cell in release_nb.cells for line in cell.source.splitlines()}
+    leaks += [f"solution line {line!r}" for line in sorted(solution_lines(source_nb) & release_lines)]
+    for index, cell in enumerate(release_nb.cells):
+        if cell.cell_type == "code" and cell.get("outputs"):
+            leaks.append(f"cell {index} has outputs")
+    return leaks
+
+
+def fill_solutions(release_nb, source_nb):
+    """Return the release notebook with every solution cell answered as the source does.
+
+    This is what a student who writes the reference solution submits: the release's cells,
+    metadata and checksums, with the solution code (without its markers) in place of stubs.
+    """
+    answers = {}
+    for cell in nbgrader_cells(source_nb):
+        meta = cell.metadata.nbgrader
+        if meta.get("solution"):
+            kept = [
+                line for line in cell.source.splitlines()
+                if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)
+            ]
+            answers[meta["grade_id"]] = "\n".join(kept)
+    filled = copy.deepcopy(release_nb)
+    for cell in nbgrader_cells(filled):
+        grade_id = cell.metadata.nbgrader.get("grade_id")
+        if cell.metadata.nbgrader.get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    return filled
+
+
+# ------------------------------------------------------------------------------- mutants
+
+def load_mutants(assignment):
+    """Return the wrong submissions declared for an assignment (autograder/mutants/<name>.yml).
+
+    Each mutant is a dict with ``name``, ``why``, ``edit`` (a list of ``{cell, replace, with}``
+    text substitutions in solution cells) and ``fails`` (the test cells that must score 0;
+    every other test cell must keep full marks).
+    """
+    import yaml
+
+    path = MUTANTS_DIR / f"{assignment.name}.yml"
+    if not path.is_file():
+        return []
+    mutants = yaml.safe_load(path.read_text()) or []
+    for mutant in mutants:
+        missing = {"name", "edit", "fails"} - set(mutant)
+        if missing:
+            raise ValueError(f"{path}: mutant {mutant.get('name', '?')} lacks {sorted(missing)}")
+    return mutants
+
+
+def apply_mutant(nb, mutant):
+    """Return a copy of ``nb`` with the mutant's text substitutions made in its solution cells."""
+    mutated = copy.deepcopy(nb)
+    cells = {c.metadata.nbgrader.get("grade_id"): c for c in nbgrader_cells(mutated)}
+    for edit in mutant["edit"]:
+        cell = cells.get(edit["cell"])
+        if cell is None:
+            raise ValueError(f"mutant {mutant['name']}: no cell with grade_id {edit['cell']!r}")
+        count = cell.source.count(edit["replace"])
+        if count != 1:
+            raise ValueError(
+                f"mutant {mutant['name']}: {edit['replace']!r} occurs {count} times in cell "
+                f"{edit['cell']!r}, expected exactly once"
+            )
+        cell.source = cell.source.replace(edit["replace"], edit["with"])
+    return mutated
+
+
+# ------------------------------------------------------------------------ scratch course
+
+class ScratchCourse:
+    """An nbgrader course directory in a scratch folder, using this repo's configuration."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "gradebook.db"
+        config = (ROOT / "nbgrader_config.py").read_text()
+        (self.root / "nbgrader_config.py").write_text(
+            config
+            + "\n# Scratch course: everything below this folder, its own gradebook.\n"
+            + f"c.CourseDirectory.root = {str(self.root)!r}\n"
+            + f"c.CourseDirectory.db_url = {('sqlite:///' + str(self.db_path))!r}\n"
+        )
+
+    def nbgrader(self, *args, timeout=None):
+        """Run an nbgrader command in the course; return the CompletedProcess (never raises)."""
+        env = dict(os.environ)
+        # nbgrader runs `alembic` and the kernel from PATH: use this interpreter's environment.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env.setdefault("RNN_COURSE_DATA", str(ROOT / "data"))
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        env["PYTHONHASHSEED"] = "0"
+        return subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+
+    def _run(self, *args):
+        result = self.nbgrader(*args)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n"
+                + result.stdout[-3000:] + result.stderr[-3000:]
+            )
+        return result
+
+    def generate(self, assignment):
+        """Copy the source in and run nbgrader generate_assignment; return the release folder."""
+        check_source_notebook(assignment.source_notebook)
+        source = self.root / "source" / assignment.name
+        if source.exists():
+            shutil.rmtree(source)
+        shutil.copytree(assignment.source_notebook.parent, source,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        self._run("generate_assignment", assignment.name, "--force")
+        return self.root / "assignments" / assignment.name
+
+    def release_notebook(self, assignment):
+        return read_notebook(self.root / "assignments" / assignment.name / assignment.notebook)
+
+    def submit(self, assignment, student, nb, filename=None, timestamp=None):
+        """Place a submission: ``nb`` is a notebook node, or a path whose bytes are copied."""
+        folder = self.root / "submitted" / student / assignment.name
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (filename or assignment.notebook)
+        if isinstance(nb, (str, Path)):
+            shutil.copyfile(nb, target)
+        else:
+            nbformat.write(nb, str(target))
+        if timestamp:
+            (folder / "timestamp.txt").write_text(timestamp)
+        return target
+
+    def autograde(self, assignment, timeout=None):
+        """Autograde every submission of an assignment in one nbgrader call.
+
+        Returns the CompletedProcess: nbgrader exits non-zero when one submission fails to
+        grade, and still grades the others; `scores` shows who got a row.
+        """
+        cell_timeout = timeout or assignment.timeout
+        return self.nbgrader(
+            "autograde", assignment.name, "--force", f"--Execute.timeout={cell_timeout}",
+        )
+
+    def scores(self, assignment):
+        """Return {student: {grade_id: Score}} from the gradebook for one assignment."""
+        from nbgrader.api import Gradebook
+
+        result = {}
+        with Gradebook(f"sqlite:///{self.db_path}") as gradebook:
+            for submission in gradebook.assignment_submissions(assignment.name):
+                cells = {}
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        cells[grade.name] = Score(
+                            float(grade.score or 0), float(grade.max_score),
+                            manual=grade.cell.cell_type == "markdown",
+                        )
+                result[submission.student_id] = cells
+        return result
+
+
+def total(cell_scores, manual=False):
+    """Return (score, max) summed over autograded cells (or over manual ones)."""
+    chosen = [s for s in cell_scores.values() if s.manual == manual]
+    return sum(s.score for s in chosen), sum(s.max_score for s in chosen)
+
+
+def self_grade(assignment, workdir, mutants=()):
+    """Generate an assignment and autograde its demo submissions in one nbgrader call.
+
+    Submissions: ``reference`` (the source's solutions typed into the release),
+    ``untouched`` (the release as students receive it) and one per mutant.
+
+    Returns (course, release_dir, scores, autograde_process).
+    """
+    course = ScratchCourse(workdir)
+    release_dir = course.generate(assignment)
+    release_nb = course.release_notebook(assignment)
+    reference = fill_solutions(release_nb, read_notebook(assignment.source_notebook))
+    course.submit(assignment, "reference", reference)
+    course.submit(assignment, "untouched", release_nb)
+    for mutant in mutants:
+        course.submit(assignment, mutant_student_id(mutant), apply_mutant(reference, mutant))
+    process = course.autograde(assignment)
+    return course, release_dir, course.scores(assignment), process
+
+
+def mutant_student_id(mutant):
+    """nbgrader student id for a mutant submission (letters, digits, '-' and '_')."""
+    return "mutant-" + re.sub(r"[^A-Za-z0-9_-]+", "-", mutant["name"])
