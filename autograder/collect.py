@@ -1,0 +1,321 @@
+"""Grade the students' GitHub repositories with the hidden tests.
+
+    python -m autograder.collect REPOS --roster roster.csv --out GRADING [--assignment NAME ...]
+                                 [--return-feedback]
+
+REPOS is a folder of cloned student repositories: either what `gh classroom clone
+student-repos` makes (``<assignment>-submissions/<repo-name>/``, REPOS being that folder or
+the one above it) or a plain folder of clones. The roster CSV maps each repository to a
+student id: a ``student_id`` column (or ``identifier``, as in GitHub Classroom's roster) and
+a ``repo`` column with the repository name and/or a ``github_username`` (or ``login``)
+column; a repository matches a login when it is named ``<login>`` or ``<anything>-<login>``.
+
+For each assignment (those named; else the one a ``<assignment>-submissions`` folder names;
+else every course assignment found in the repositories) it places each student's notebook
+in nbgrader's ``GRADING/submitted/<student_id>/<assignment>/`` with a ``timestamp.txt``
+holding the repository's last commit time, then runs `nbgrader autograde`,
+`generate_feedback` (hidden tests' code removed, autograder/feedback.py) and `export`.
+
+GRADING is an nbgrader course folder (gradebook.db, submitted/, autograded/, feedback/)
+kept between runs; it receives ``grades.csv`` and ``report.txt``. Repositories no roster
+row matches, roster students without a repository, missing or renamed notebooks and repos
+without git history are reported by name, never dropped silently. With --return-feedback
+each student's feedback HTML is committed to their clone as ``feedback/<assignment>/``
+(push the clones afterwards).
+"""
+
+import argparse
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from autograder.feedback import FEEDBACK_PREPROCESSORS, hidden_test_leaks
+from autograder.grading import (
+    ScratchCourse, get_assignment, load_course, read_notebook, total,
+)
+
+STUDENT_ID_COLUMNS = ("student_id", "identifier")
+LOGIN_COLUMNS = ("github_username", "login", "github")
+SUBMISSIONS_SUFFIX = "-submissions"
+COURSE_ID = "rnn-course"  # c.CourseDirectory.course_id in nbgrader_config.py
+
+
+@dataclass
+class Roster:
+    """Who is who: repository names and GitHub logins (lower case) to student ids."""
+    by_repo: dict = field(default_factory=dict)
+    by_login: dict = field(default_factory=dict)
+    students: list = field(default_factory=list)
+
+    def student_of(self, repo_name):
+        """Return the student id of a repository, or None when no roster row matches it."""
+        name = repo_name.lower()
+        if name in self.by_repo:
+            return self.by_repo[name]
+        # Classroom names repos <assignment>-<login>; the longest login wins (bob vs jim-bob).
+        for login in sorted(self.by_login, key=len, reverse=True):
+            if name == login or name.endswith("-" + login):
+                return self.by_login[login]
+        return None
+
+
+@dataclass
+class Clone:
+    path: Path
+    student: str = None
+    timestamp: str = None   # last commit time, nbgrader's format, UTC
+
+
+def load_roster(path):
+    """Read a roster CSV into a Roster; raise ValueError naming the file and bad row."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: the roster is empty")
+    columns = {c.strip().lower(): c for c in rows[0]}
+    id_column = next((columns[c] for c in STUDENT_ID_COLUMNS if c in columns), None)
+    login_column = next((columns[c] for c in LOGIN_COLUMNS if c in columns), None)
+    repo_column = columns.get("repo")
+    if not id_column or not (login_column or repo_column):
+        raise ValueError(f"{path}: needs a student_id (or identifier) column and a repo or "
+                         f"github_username column; it has {list(rows[0])}")
+    roster = Roster()
+    for line, row in enumerate(rows, start=2):
+        student = (row[id_column] or "").strip()
+        if not re.fullmatch(r"[A-Za-z0-9._@+-]+", student):
+            raise ValueError(f"{path}, line {line}: student id {student!r} must be letters, "
+                             "digits and . _ @ + - (it names a folder)")
+        repo = (row.get(repo_column) or "").strip().lower() if repo_column else ""
+        login = (row.get(login_column) or "").strip().lower() if login_column else ""
+        if not (repo or login):
+            raise ValueError(f"{path}, line {line}: {student} has neither a repo nor a login")
+        if repo:
+            roster.by_repo[repo] = student
+        if login:
+            roster.by_login[login] = student
+        roster.students.append(student)
+    return roster
+
+
+def find_clones(repos):
+    """Return (clone folders, classroom assignment slugs) under ``repos``.
+
+    ``repos`` is a ``<slug>-submissions`` folder, a folder holding such folders, or a plain
+    folder of clones.
+    """
+    repos = Path(repos)
+    groups = sorted(p for p in repos.iterdir() if p.is_dir() and p.name.endswith(SUBMISSIONS_SUFFIX))
+    if not groups:
+        groups = [repos]
+    slugs = [g.name[: -len(SUBMISSIONS_SUFFIX)] for g in groups if g.name.endswith(SUBMISSIONS_SUFFIX)]
+    clones = [p for g in groups for p in sorted(g.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return clones, slugs
+
+
+def last_commit_time(clone):
+    """Return the clone's last commit time as nbgrader's UTC timestamp, or None without git."""
+    result = subprocess.run(["git", "-C", str(clone), "log", "-1", "--format=%cI"],
+                            capture_output=True, text=True)
+    if result.returncode != 0 or not result.stdout.strip():
+        return None
+    when = datetime.fromisoformat(result.stdout.strip()).astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def match_clones(clones, roster, problems):
+    """Return {student id: Clone}; report unknown repos, clones without git and duplicates."""
+    matched = {}
+    for path in clones:
+        student = roster.student_of(path.name)
+        if student is None:
+            problems.append(f"unknown repository {path.name}: no roster row matches it (not graded)")
+            continue
+        clone = Clone(path, student, last_commit_time(path))
+        if clone.timestamp is None:
+            problems.append(f"{path.name}: not a git clone with commits (not graded)")
+            continue
+        if student in matched:
+            newer, older = sorted([clone, matched[student]], key=lambda c: c.timestamp, reverse=True)
+            problems.append(f"{student} has two repositories, {newer.path.name} and "
+                            f"{older.path.name}: grading {newer.path.name} (latest commit)")
+            clone = newer
+        matched[student] = clone
+    for student in roster.students:
+        if student not in matched:
+            problems.append(f"{student}: no repository found (graded as no submission)")
+    return matched
+
+
+def choose_assignments(names, slugs, clones):
+    """The assignments to grade: named; else those the submissions folders name; else found."""
+    if names:
+        return [get_assignment(name) for name in names]
+    course = load_course()
+    by_slug = {a.name.replace("_", "-").lower(): a for a in course}
+    named = [by_slug[s.lower()] for s in slugs if s.lower() in by_slug]
+    if named:
+        return named
+    return [a for a in course if any((c / "assignments" / a.name).is_dir() for c in clones)]
+
+
+def find_notebook(clone, assignment, problems):
+    """Return the path of a student's notebook, or None after reporting what is there instead."""
+    expected = clone.path / "assignments" / assignment.name / assignment.notebook
+    if expected.is_file():
+        return expected
+    where = expected.relative_to(clone.path)
+    others = sorted(p.relative_to(clone.path).as_posix() for p in clone.path.rglob("*.ipynb")
+                    if ".ipynb_checkpoints" not in p.parts
+                    and (p.parent == expected.parent or p.name == assignment.notebook))
+    found = f"; found {', '.join(others)} (renamed or moved? restore {where})" if others else ""
+    problems.append(f"{clone.path.name} ({clone.student}): {where} is missing{found}")
+    return None
+
+
+def add_students(course, students):
+    """Put every roster student in the gradebook, so the grades CSV lists each of them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.db_path}", course_id=COURSE_ID) as gradebook:
+        for student in students:
+            gradebook.update_or_create_student(student)
+
+
+def enable_feedback_without_hidden_tests(course):
+    """Make the course's `generate_feedback` hide hidden tests (autograder/feedback.py)."""
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\n# Feedback shows test results, never hidden test code.\n"
+                      f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n")
+
+
+def grade_assignment(course, assignment, matched, problems):
+    """Submit, autograde and write feedback for one assignment; return the graded students."""
+    course.generate(assignment)
+    for old in course.root.glob(f"submitted/*/{assignment.name}"):
+        shutil.rmtree(old)  # a previous run's copy; the clones are the truth
+    submitted = []
+    for student, clone in sorted(matched.items()):
+        notebook = find_notebook(clone, assignment, problems)
+        if notebook:
+            course.submit(assignment, student, notebook, timestamp=clone.timestamp)
+            submitted.append(student)
+    if not submitted:
+        problems.append(f"{assignment.name}: no submissions to grade")
+        return []
+    process = course.autograde(assignment)
+    graded = [s for s in submitted if s in course.scores(assignment)]
+    for student in sorted(set(submitted) - set(graded)):
+        problems.append(f"{assignment.name}: nbgrader could not grade {student}")
+    if process.returncode != 0:
+        problems.append(f"{assignment.name}: nbgrader autograde exited {process.returncode}:\n"
+                        + process.stderr[-2000:])
+    feedback = course.nbgrader("generate_feedback", assignment.name, "--force")
+    if feedback.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_feedback {assignment.name} failed:\n{feedback.stderr[-3000:]}")
+    return graded
+
+
+def check_feedback(course, assignment, students):
+    """Delete and name any feedback file that shows hidden test code (there should be none)."""
+    source = read_notebook(assignment.source_notebook)
+    leaking = []
+    for student in students:
+        for page in (course.root / "feedback" / student / assignment.name).glob("*.html"):
+            if hidden_test_leaks(page, source):
+                page.unlink()
+                leaking.append(str(page))
+    return leaking
+
+
+def return_feedback(course, assignment, clone, problems):
+    """Commit a student's feedback pages to their clone as feedback/<assignment>/."""
+    pages = sorted((course.root / "feedback" / clone.student / assignment.name).glob("*.html"))
+    if not pages:
+        return
+    target = clone.path / "feedback" / assignment.name
+    target.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        shutil.copyfile(page, target / page.name)
+    git = ["git", "-C", str(clone.path)]
+    subprocess.run([*git, "add", "--", f"feedback/{assignment.name}"], check=True, capture_output=True)
+    commit = subprocess.run([*git, "commit", "-q", "-m", f"Feedback for {assignment.name}", "--",
+                             f"feedback/{assignment.name}"], capture_output=True, text=True)
+    if commit.returncode != 0 and "nothing to commit" not in commit.stdout + commit.stderr:
+        problems.append(f"{clone.path.name}: could not commit feedback: {commit.stderr.strip()}")
+
+
+def score_table(course, assignments, students):
+    """Lines of a student x assignment table of autograded points."""
+    scores = {a.name: course.scores(a) for a in assignments}
+    width = max([len(s) for s in students] + [7])
+    lines = [f"{'student':<{width}}" + "".join(f"{a.name:>24}" for a in assignments)]
+    for student in sorted(students):
+        cells = []
+        for a in assignments:
+            if student in scores[a.name]:
+                score, maximum = total(scores[a.name][student])
+                cells.append(f"{score:g}/{maximum:g}")
+            else:
+                cells.append("no submission")
+        lines.append(f"{student:<{width}}" + "".join(f"{c:>24}" for c in cells))
+    return lines
+
+
+def collect(repos, roster_file, out, names=(), give_back=False):
+    """Grade the clones under ``repos``; return (grades CSV path, problems, leaking pages)."""
+    roster = load_roster(roster_file)
+    problems = []
+    clones, slugs = find_clones(repos)
+    matched = match_clones(clones, roster, problems)
+    assignments = choose_assignments(names, slugs, [c.path for c in matched.values()])
+    if not assignments:
+        raise ValueError(f"no course assignment found in the repositories under {repos}")
+    course = ScratchCourse(out)
+    enable_feedback_without_hidden_tests(course)
+    add_students(course, roster.students)
+    leaking = []
+    for assignment in assignments:
+        graded = grade_assignment(course, assignment, matched, problems)
+        leaking += check_feedback(course, assignment, graded)
+        if give_back and not leaking:
+            for student in graded:
+                return_feedback(course, assignment, matched[student], problems)
+    grades = course.root / "grades.csv"
+    exported = course.nbgrader("export", f"--to={grades}")
+    if exported.returncode != 0:
+        raise RuntimeError(f"nbgrader export failed:\n{exported.stderr[-3000:]}")
+    lines = score_table(course, assignments, roster.students)
+    lines += ["", f"grades: {grades}", f"feedback: {course.root / 'feedback'}"]
+    if problems:
+        lines += [""] + [f"! {problem}" for problem in problems]
+    (course.root / "report.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return grades, problems, leaking
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repos", help="folder of cloned student repositories")
+    parser.add_argument("--roster", required=True, help="CSV: student_id, repo and/or github_username")
+    parser.add_argument("--out", required=True, help="nbgrader course folder for the grading")
+    parser.add_argument("--assignment", action="append", default=[], metavar="NAME",
+                        help="grade this assignment (repeatable)")
+    parser.add_argument("--return-feedback", action="store_true",
+                        help="commit each student's feedback to their clone (feedback/<assignment>/)")
+    args = parser.parse_args(argv)
+    try:
+        _, _, leaking = collect(args.repos, args.roster, args.out, args.assignment, args.return_feedback)
+    except (KeyError, ValueError, RuntimeError, FileNotFoundError) as err:
+        sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
+    if leaking:
+        sys.exit("error: feedback showed hidden test code and was deleted:\n  " + "\n  ".join(leaking))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
