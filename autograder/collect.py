@@ -193,9 +193,10 @@ def enable_feedback_without_hidden_tests(course):
                       f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n")
 
 
-def grade_assignment(course, assignment, matched, problems):
+def grade_assignment(course, assignment, matched, students, problems):
     """Submit, autograde and write feedback for one assignment; return the graded students."""
     course.generate(assignment)
+    add_students(course, students)  # after nbgrader has created the gradebook
     for old in course.root.glob(f"submitted/*/{assignment.name}"):
         shutil.rmtree(old)  # a previous run's copy; the clones are the truth
     submitted = []
@@ -277,10 +278,9 @@ def collect(repos, roster_file, out, names=(), give_back=False):
         raise ValueError(f"no course assignment found in the repositories under {repos}")
     course = ScratchCourse(out)
     enable_feedback_without_hidden_tests(course)
-    add_students(course, roster.students)
     leaking = []
     for assignment in assignments:
-        graded = grade_assignment(course, assignment, matched, problems)
+        graded = grade_assignment(course, assignment, matched, roster.students, problems)
         leaking += check_feedback(course, assignment, graded)
         if give_back and not leaking:
             for student in graded:

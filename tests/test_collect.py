@@ -1,0 +1,278 @@
+"""From the export to grades: student repos made with git, the public check the workflow runs,
+collection, autograding with hidden tests, feedback without hidden test code, a grades CSV."""
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from autograder import collect
+from autograder.export import export
+from autograder.feedback import HideHiddenTests, hidden_test_leaks, html_text
+from autograder.grading import (
+    apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
+)
+from conftest import ASSIGNMENT_IDS
+
+END_TO_END = "00_setup"  # the fastest assignment; the pipeline is the same for every one
+GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.org",
+           "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.org"}
+
+
+def git(repo, *args, date=None):
+    env = {**os.environ, **GIT_ENV}
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def make_student_repo(template, path, notebook_edit=None, date="2026-11-20T18:30:00+01:00"):
+    """A student's clone: the export as a git repo, the student's work in a later commit."""
+    shutil.copytree(template, path)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "Course release", date="2026-11-01T09:00:00+00:00")
+    if notebook_edit:
+        notebook_edit(path)
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "My answers", date=date)
+    return path
+
+
+def public_tests(nb):
+    """{grade_id: points} of the test cells that keep code in the release (the public tests)."""
+    return {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+            and any(line.strip() and not line.strip().startswith("#") for line in c.source.splitlines())}
+
+
+# ------------------------------------------------------------------------ fast unit tests
+
+def write_roster(path, header, rows):
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def test_roster_matches_repo_names_and_classroom_logins(tmp_path):
+    roster = collect.load_roster(write_roster(tmp_path / "roster.csv",
+        ["identifier", "github_username", "repo"],
+        [["s1", "bob", ""], ["s2", "Jim-Bob", ""], ["s3", "", "Carols-Fork"]]))
+    assert roster.student_of("rnn-course-bob") == "s1"
+    assert roster.student_of("rnn-course-jim-bob") == "s2"  # the longer login wins
+    assert roster.student_of("jim-bob") == "s2"
+    assert roster.student_of("carols-fork") == "s3"
+    assert roster.student_of("rnn-course-mallory") is None
+
+
+@pytest.mark.parametrize("header,rows,problem", [
+    (["name", "email"], [["a", "b"]], "needs a student_id"),
+    (["student_id", "repo"], [["s1", ""]], "line 2: s1 has neither"),
+    (["student_id", "repo"], [["a/b", "x"]], "line 2: student id 'a/b'"),
+])
+def test_bad_roster_is_named_with_its_problem(tmp_path, header, rows, problem):
+    with pytest.raises(ValueError, match=problem):
+        collect.load_roster(write_roster(tmp_path / "roster.csv", header, rows))
+
+
+def test_clones_are_found_in_classroom_and_plain_layouts(tmp_path):
+    for layout in ("rnn-course-submissions/rnn-course-alice", "rnn-course-submissions/rnn-course-bob",
+                   "plain/alice-clone", "plain/bob-clone"):
+        (tmp_path / layout).mkdir(parents=True)
+    clones, slugs = collect.find_clones(tmp_path)
+    assert [c.name for c in clones] == ["rnn-course-alice", "rnn-course-bob"] and slugs == ["rnn-course"]
+    clones, slugs = collect.find_clones(tmp_path / "rnn-course-submissions")
+    assert [c.name for c in clones] == ["rnn-course-alice", "rnn-course-bob"] and slugs == ["rnn-course"]
+    clones, slugs = collect.find_clones(tmp_path / "plain")
+    assert [c.name for c in clones] == ["alice-clone", "bob-clone"] and slugs == []
+
+
+def test_timestamp_is_the_last_commit_time_in_utc(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "a.txt").write_text("a")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "a", date="2026-11-20T18:30:05+01:00")
+    assert collect.last_commit_time(repo) == "2026-11-20 17:30:05.000000 UTC"
+    (tmp_path / "no-git").mkdir()
+    assert collect.last_commit_time(tmp_path / "no-git") is None
+
+
+def test_missing_and_renamed_notebooks_are_reported_by_name(tmp_path):
+    assignment = get_assignment(ASSIGNMENT_IDS[0])
+    folder = tmp_path / "rnn-course-dave" / "assignments" / assignment.name
+    folder.mkdir(parents=True)
+    (folder / f"Copy of {assignment.notebook}").write_text("{}")
+    problems = []
+    clone = collect.Clone(tmp_path / "rnn-course-dave", "dave")
+    assert collect.find_notebook(clone, assignment, problems) is None
+    assert problems == [
+        f"rnn-course-dave (dave): assignments/{assignment.name}/{assignment.notebook} is missing; "
+        f"found assignments/{assignment.name}/Copy of {assignment.notebook} (renamed or moved? "
+        f"restore assignments/{assignment.name}/{assignment.notebook})"]
+
+
+def test_feedback_preprocessor_hides_hidden_code_and_tracebacks():
+    cell = nbformat.v4.new_code_cell(
+        "# Hidden tests: values.\n### BEGIN HIDDEN TESTS\nsecret = 41\nassert f(1) == secret\n"
+        "### END HIDDEN TESTS")
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="f(1) is 2, expected 41",
+                                           traceback=["assert f(1) == secret"])]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert cell.source == "# Hidden tests: values.\n# (hidden tests: 2 lines not shown; their result is below)"
+    assert cell.outputs[0].traceback[0] == "AssertionError: f(1) is 2, expected 41"
+    assert "secret" not in str(cell.outputs)
+
+
+# ------------------------------------------------------------------------------ end to end
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    """Export, then the student repos as `gh classroom clone student-repos` lays them out."""
+    assignment = get_assignment(END_TO_END)
+    root = tmp_path_factory.mktemp("classroom")
+    template = export(root / "export", [assignment])
+    release = read_notebook(template / "assignments" / assignment.name / assignment.notebook)
+    reference = fill_solutions(release, read_notebook(assignment.source_notebook))
+    mutant = load_mutants(assignment)[0]
+    notebook = Path("assignments") / assignment.name / assignment.notebook
+
+    def answer(nb):
+        return lambda repo: nbformat.write(nb, str(repo / notebook))
+
+    def rename(repo):
+        (repo / notebook).rename(repo / notebook.with_name("my " + assignment.notebook))
+
+    submissions = root / "repos" / "rnn-course-submissions"
+    repos = {
+        "correct": make_student_repo(template, submissions / "rnn-course-alice-gh", answer(reference)),
+        "blank": make_student_repo(template, submissions / "rnn-course-bob"),
+        "partial": make_student_repo(template, submissions / "rnn-course-carol",
+                                     answer(apply_mutant(reference, mutant)), date="2026-11-21T08:00:00Z"),
+        "renamed": make_student_repo(template, submissions / "rnn-course-dave", rename),
+        "unknown": make_student_repo(template, submissions / "rnn-course-mallory", answer(reference)),
+    }
+    roster = write_roster(root / "roster.csv", ["student_id", "github_username", "repo"], [
+        ["alice", "alice-gh", ""], ["bob", "", "rnn-course-bob"], ["carol", "carol", ""],
+        ["dave", "dave", ""], ["erin", "erin", ""]])
+    return assignment, template, repos, roster, release, mutant, root
+
+
+def run_workflow_check(repo, template, summary):
+    """Run the workflow's public-test step in ``repo``, as GitHub would after installing."""
+    workflow = yaml.safe_load((template / ".github" / "workflows" / "public-tests.yml").read_text())
+    step = next(s for s in workflow["jobs"]["public-tests"]["steps"] if s.get("id") == "public-tests")
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    return subprocess.run(["bash", "-c", step["run"]], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(END_TO_END not in ASSIGNMENT_IDS, reason=f"COURSE_ONLY leaves out {END_TO_END}")
+def test_public_check_scores_correct_blank_and_partial_submissions(classroom, tmp_path):
+    assignment, template, repos, _, release, mutant, _ = classroom
+    public = public_tests(release)
+    maximum = sum(public.values())
+    lost = sum(points for grade_id, points in public.items() if grade_id in mutant["fails"])
+
+    correct = run_workflow_check(repos["correct"], template, tmp_path / "correct.md")
+    assert correct.returncode == 0, correct.stdout + correct.stderr
+    summary = (tmp_path / "correct.md").read_text()
+    assert f"{assignment.name}: {maximum:g} / {maximum:g} public points (all public tests pass)" in summary
+    assert "❌" not in summary and f"{maximum:g} / {maximum:g} public points" in correct.stdout
+
+    blank = run_workflow_check(repos["blank"], template, tmp_path / "blank.md")
+    assert blank.returncode == 0, "an assignment not started yet must not fail the job"
+    summary = (tmp_path / "blank.md").read_text()
+    assert f"0 / {maximum:g} public points (not started)" in summary and "✅" not in summary
+    assert "NotImplementedError" in summary and "hidden tests worth" in summary.lower()
+
+    partial = run_workflow_check(repos["partial"], template, tmp_path / "partial.md")
+    assert partial.returncode == 1, partial.stdout + partial.stderr
+    summary = (tmp_path / "partial.md").read_text()
+    assert f"{maximum - lost:g} / {maximum:g} public points (some public tests fail)" in summary
+    for test in public:
+        result = "❌ failed" if test in mutant["fails"] else "✅ passed"
+        assert f"| `{test}` | {result} |" in summary
+
+
+@pytest.fixture(scope="module")
+def collected(classroom):
+    assignment, _, repos, roster, *_ , root = classroom
+    out = root / "grading"
+    code = collect.main([str(root / "repos"), "--roster", str(roster), "--out", str(out),
+                         "--return-feedback"])
+    return out, code
+
+
+def grades_by_student(out):
+    with open(out / "grades.csv", newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(END_TO_END not in ASSIGNMENT_IDS, reason=f"COURSE_ONLY leaves out {END_TO_END}")
+def test_collected_repos_are_graded_with_hidden_tests(classroom, collected):
+    assignment, _, _, _, release, mutant, _ = classroom
+    out, code = collected
+    assert code == 0
+    maximum = sum(c.metadata.nbgrader.points for c in release.cells
+                  if c.metadata.get("nbgrader", {}).get("grade"))
+    lost = sum(c.metadata.nbgrader.points for c in release.cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") in mutant["fails"])
+    grades = grades_by_student(out)
+    assert {s: float(row["score"]) for s, row in grades.items()} == {
+        "alice": maximum, "bob": 0, "carol": maximum - lost, "dave": 0, "erin": 0}
+    assert {float(row["max_score"]) for row in grades.values()} == {maximum}
+    assert grades["carol"]["timestamp"].startswith("2026-11-21 08:00:00")
+    assert grades["alice"]["timestamp"].startswith("2026-11-20 17:30:00")
+    assert grades["dave"]["timestamp"] in ("", "None")
+    assert (out / "submitted" / "alice" / assignment.name / "timestamp.txt").read_text() == (
+        "2026-11-20 17:30:00.000000 UTC")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(END_TO_END not in ASSIGNMENT_IDS, reason=f"COURSE_ONLY leaves out {END_TO_END}")
+def test_unknown_repos_and_renamed_notebooks_are_reported_by_name(classroom, collected):
+    assignment, *_ = classroom
+    out, _ = collected
+    report = (out / "report.txt").read_text()
+    assert "unknown repository rnn-course-mallory" in report
+    assert (f"rnn-course-dave (dave): assignments/{assignment.name}/{assignment.notebook} is missing; "
+            f"found assignments/{assignment.name}/my {assignment.notebook}") in report
+    assert "erin: no repository found" in report
+    assert not (out / "submitted" / "mallory").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(END_TO_END not in ASSIGNMENT_IDS, reason=f"COURSE_ONLY leaves out {END_TO_END}")
+def test_feedback_shows_results_and_messages_but_no_hidden_test_code(classroom, collected):
+    assignment, _, repos, _, release, mutant, _ = classroom
+    out, _ = collected
+    source = read_notebook(assignment.source_notebook)
+    test_cells = [c.metadata.nbgrader.grade_id for c in release.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")]
+    for student in ("alice", "bob", "carol"):
+        page = out / "feedback" / student / assignment.name / assignment.notebook.replace(".ipynb", ".html")
+        text = html_text(page)
+        assert hidden_test_leaks(page, source) == [], student
+        assert "BEGIN HIDDEN TESTS" not in text and "hidden tests:" in text
+        assert all(f"Grade cell: {grade_id}" in text for grade_id in test_cells)
+    autograded = read_notebook(out / "autograded" / "carol" / assignment.name / assignment.notebook)
+    for cell in autograded.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in mutant["fails"]:
+            error = next(o for o in cell.outputs if o.output_type == "error")
+            page = out / "feedback" / "carol" / assignment.name / assignment.notebook.replace(".ipynb", ".html")
+            assert f"{error.ename}: {error.evalue}" in html_text(page)
+    returned = repos["partial"] / "feedback" / assignment.name / assignment.notebook.replace(".ipynb", ".html")
+    assert returned.is_file()
+    assert git(repos["partial"], "log", "-1", "--format=%s").strip() == f"Feedback for {assignment.name}"
