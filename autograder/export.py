@@ -100,7 +100,8 @@ def write_export(assignments, dest):
 def secret_lines(assignments):
     """Return {line: assignment name} of solution and hidden-test lines no student may see.
 
-    A line that also shows in the assignment's release (an import, say) is public already.
+    A line that also shows in the assignment's release (an import, say) is public already,
+    and a line that only opens a bracket (``gradients = {``) says nothing.
     """
     secrets = {}
     for a in assignments:
@@ -110,7 +111,8 @@ def secret_lines(assignments):
         hidden = {line for cell in source.cells if cell.cell_type == "code"
                   for line in hidden_lines(cell.source) if len(line) >= 12}
         for line in (solution_lines(source) | hidden) - public:
-            secrets[line] = a.name
+            if not line.endswith(("(", "[", "{")):
+                secrets[line] = a.name
     return secrets
 
 
