@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.export import nbgrader_config
 from autograder.feedback import FEEDBACK_PREPROCESSORS, hidden_test_leaks
 from autograder.grading import (
     ScratchCourse, get_assignment, load_course, read_notebook, total,
@@ -42,7 +43,6 @@ from autograder.grading import (
 STUDENT_ID_COLUMNS = ("student_id", "identifier")
 LOGIN_COLUMNS = ("github_username", "login", "github")
 SUBMISSIONS_SUFFIX = "-submissions"
-COURSE_ID = "rnn-course"  # c.CourseDirectory.course_id in nbgrader_config.py
 
 
 @dataclass
@@ -181,7 +181,8 @@ def add_students(course, students):
     """Put every roster student in the gradebook, so the grades CSV lists each of them."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course.db_path}", course_id=COURSE_ID) as gradebook:
+    course_id = nbgrader_config().CourseDirectory.course_id
+    with Gradebook(f"sqlite:///{course.db_path}", course_id=course_id) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student)
 

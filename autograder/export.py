@@ -49,11 +49,16 @@ CHECKPOINT_SUFFIXES = {".h5", ".keras", ".ckpt", ".pt", ".pth", ".pkl", ".npz", 
 MARKERS = (BEGIN_SOLUTION, "### " + BEGIN_HIDDEN, "### BEGIN MARK SCHEME")
 
 
-def ignore_stderr_pattern():
-    """Return the stderr pattern nbgrader ignores when grading (nbgrader_config.py)."""
+def nbgrader_config():
+    """Return the course's nbgrader configuration (nbgrader_config.py) as a traitlets Config."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
+def ignore_stderr_pattern():
+    """Return the stderr pattern nbgrader ignores when grading (nbgrader_config.py)."""
+    config = nbgrader_config()
     return config.IgnorePattern.pattern if config.IgnorePattern.get("enabled") else ""
 
 

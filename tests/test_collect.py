@@ -276,3 +276,15 @@ def test_feedback_shows_results_and_messages_but_no_hidden_test_code(classroom, 
     returned = repos["partial"] / "feedback" / assignment.name / assignment.notebook.replace(".ipynb", ".html")
     assert returned.is_file()
     assert git(repos["partial"], "log", "-1", "--format=%s").strip() == f"Feedback for {assignment.name}"
+
+
+def test_leak_check_sees_hidden_code_through_syntax_highlighting(tmp_path):
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "# Hidden tests.\n### BEGIN HIDDEN TESTS\nfrom utils.testing import check_close\n"
+        "z_hidden = rng.normal(size=(5, 4))\n### END HIDDEN TESTS"), nbformat.v4.new_code_cell(
+        "from utils.testing import check_close, check_shape")])
+    page = tmp_path / "feedback.html"
+    page.write_text('<pre><span class="n">z_hidden</span> <span class="o">=</span> '
+                    '<span class="n">rng</span>.normal(size<span class="o">=</span>(5, 4))</pre>'
+                    '<pre>from utils.testing import check_close</pre>')
+    assert hidden_test_leaks(page, source) == ["z_hidden = rng.normal(size=(5, 4))"]
