@@ -11,6 +11,8 @@ DEST receives, for the assignments of autograder/course.toml (or those named):
     check.py  course.toml      the public-test runner and the notebooks it runs
     .github/workflows/public-tests.yml                     runs check.py on every push
     .gitignore
+    the files an assignment's course.toml entry lists as ``student_files`` (a pretrained
+    model under models/, say: files outside assignments/ that its notebook loads)
 
 and nothing else: no source/, autograder/, training/ or tests/, no gradebook, no git
 history. The files are written to a staging folder and scanned (`scan_export`); DEST is
@@ -24,13 +26,14 @@ import json
 import shutil
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import nbformat
 
 from autograder.feedback import BEGIN_HIDDEN, hidden_lines
 from autograder.grading import (
-    BEGIN_SOLUTION, ROOT, get_assignment, load_course, read_notebook, solution_lines,
+    BEGIN_SOLUTION, COURSE_FILE, ROOT, get_assignment, load_course, read_notebook, solution_lines,
 )
 
 TEMPLATES = ROOT / "autograder" / "student_repo"
@@ -43,8 +46,8 @@ FORBIDDEN_FOLDERS = {"source", "autograder", "training", "tests", "submitted", "
                      "feedback", "mutants", ".git"}
 FORBIDDEN_NAMES = {"gradebook.db", "nbgrader_config.py", "course.toml.orig"}
 FORBIDDEN_SUFFIXES = {".db", ".sqlite", ".sqlite3"}
-# Model weights and checkpoints are released only inside an assignment folder, where
-# nbgrader copied them from source/<name>/ because the author ships them to students.
+# Model weights and checkpoints reach students only inside an assignment's release (nbgrader
+# copied them from source/<name>/) or when its course.toml entry lists them in student_files.
 CHECKPOINT_SUFFIXES = {".h5", ".keras", ".ckpt", ".pt", ".pth", ".pkl", ".npz", ".index"}
 MARKERS = (BEGIN_SOLUTION, "### " + BEGIN_HIDDEN, "### BEGIN MARK SCHEME")
 
@@ -60,6 +63,27 @@ def ignore_stderr_pattern():
     """Return the stderr pattern nbgrader ignores when grading (nbgrader_config.py)."""
     config = nbgrader_config()
     return config.IgnorePattern.pattern if config.IgnorePattern.get("enabled") else ""
+
+
+def student_files(assignments):
+    """Return the paths (relative to the repository) that ``assignments`` ship to students
+    besides their release: the ``student_files`` lists of their course.toml entries."""
+    with open(COURSE_FILE, "rb") as f:
+        entries = {e["name"]: e for e in tomllib.load(f)["assignment"]}
+    paths = []
+    for a in assignments:
+        for name in entries.get(a.name, {}).get("student_files", []):
+            path = Path(name)
+            if path.is_absolute() or ".." in path.parts or not (ROOT / path).exists():
+                raise ValueError(f"course.toml, {a.name}: student_files entry {name!r} is not a "
+                                 "path inside the repository that exists")
+            paths.append(path)
+    return paths
+
+
+def is_shipped(relative, shipped):
+    """True when ``relative`` is one of the ``shipped`` paths or inside one of them."""
+    return any(relative == path or path in relative.parents for path in shipped)
 
 
 def course_toml(assignments):
@@ -95,6 +119,12 @@ def write_export(assignments, dest):
         shutil.copytree(ROOT / folder, dest / folder, ignore=JUNK)
     for name in INSTALL_FILES:
         shutil.copyfile(ROOT / name, dest / name)
+    for path in student_files(assignments):
+        if (ROOT / path).is_dir():
+            shutil.copytree(ROOT / path, dest / path, ignore=JUNK, dirs_exist_ok=True)
+        else:
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / path, dest / path)
     shutil.copyfile(TEMPLATES / "check.py", dest / "check.py")
     shutil.copyfile(TEMPLATES / "gitignore", dest / ".gitignore")
     shutil.copytree(TEMPLATES / ".github", dest / ".github")
@@ -143,12 +173,14 @@ def scan_file(path, relative, secrets):
 def scan_export(dest, assignments):
     """Return everything in an export that must not reach students (empty list: none).
 
-    Forbidden folders and files (gradebooks, nbgrader configuration, checkpoints outside an
-    assignment's release), solution or hidden-test markers, any line of a solution or hidden
-    test of ``assignments`` in any text file outside data/, and outputs in notebooks.
+    Forbidden folders and files (gradebooks, nbgrader configuration, checkpoints neither in
+    an assignment's release nor among its ``student_files``), solution or hidden-test markers,
+    any line of a solution or hidden test of ``assignments`` in any text file outside data/,
+    and outputs in notebooks.
     """
     dest = Path(dest)
     secrets = secret_lines(assignments)
+    shipped = student_files(assignments)
     problems = []
     for path in sorted(dest.rglob("*")):
         relative = path.relative_to(dest)
@@ -161,8 +193,9 @@ def scan_export(dest, assignments):
             continue
         if path.name in FORBIDDEN_NAMES or path.suffix in FORBIDDEN_SUFFIXES:
             problems.append(f"{relative}: forbidden file")
-        elif path.suffix in CHECKPOINT_SUFFIXES and relative.parts[0] != "assignments":
-            problems.append(f"{relative}: model checkpoint outside an assignment's release")
+        elif (path.suffix in CHECKPOINT_SUFFIXES and relative.parts[0] != "assignments"
+              and not is_shipped(relative, shipped)):
+            problems.append(f"{relative}: model checkpoint that no assignment lists in student_files")
         elif relative.parts[0] != "data":
             problems += scan_file(path, relative, secrets)
     return problems

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from autograder.export import export, ignore_stderr_pattern, scan_export
+import autograder.export
+from autograder.export import export, ignore_stderr_pattern, scan_export, student_files
 from autograder.grading import ROOT, read_notebook
 from conftest import COURSE
 
@@ -28,7 +29,8 @@ def copy_of(exported, tmp_path):
 
 
 def test_export_holds_exactly_the_student_files(exported):
-    assert {p.name for p in exported.iterdir()} == EXPECTED_TOP_LEVEL
+    shipped = {path.parts[0] for path in student_files(COURSE)}
+    assert {p.name for p in exported.iterdir()} == EXPECTED_TOP_LEVEL | shipped
     assert sorted(p.name for p in (exported / "assignments").iterdir()) == sorted(a.name for a in COURSE)
     assert [p.name for p in (exported / ".github" / "workflows").iterdir()] == ["public-tests.yml"]
 
@@ -137,9 +139,46 @@ def test_export_refuses_a_non_empty_folder_and_keeps_its_git_with_force(exported
     export(dest, COURSE, force=True)
     assert (dest / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
     assert not (dest / "stale.txt").exists()
-    assert {p.name for p in dest.iterdir()} == EXPECTED_TOP_LEVEL | {".git"}
+    assert {p.name for p in dest.iterdir()} >= EXPECTED_TOP_LEVEL | {".git"}
 
 
 def test_export_refuses_to_write_over_the_instructor_repository():
     with pytest.raises(ValueError, match="instructor repository"):
         export(ROOT, COURSE, force=True)
+
+
+def course_file_with(tmp_path, monkeypatch, student_files_line):
+    """Point the export at a course.toml whose first entry lists ``student_files``."""
+    entry = COURSE[0]
+    path = tmp_path / "course.toml"
+    path.write_text(f'[[assignment]]\nname = "{entry.name}"\nnotebook = "{entry.notebook}"\n'
+                    f"timeout = {entry.timeout}\n{student_files_line}\n")
+    monkeypatch.setattr(autograder.export, "COURSE_FILE", path)
+
+
+def test_student_files_of_an_assignment_are_shipped(tmp_path, monkeypatch):
+    course_file_with(tmp_path, monkeypatch, 'student_files = ["Makefile"]')
+    dest = export(tmp_path / "repo", COURSE[:1])
+    assert (dest / "Makefile").read_bytes() == (ROOT / "Makefile").read_bytes()
+
+
+@pytest.mark.parametrize("listed,problem", [
+    ("nbgrader_config.py", "forbidden file"),
+    ("nowhere/model.keras", "is not a path inside the repository"),
+    ("../outside.txt", "is not a path inside the repository"),
+])
+def test_student_files_cannot_ship_forbidden_or_missing_files(tmp_path, monkeypatch, listed, problem):
+    course_file_with(tmp_path, monkeypatch, f'student_files = ["{listed}"]')
+    with pytest.raises(ValueError, match=problem):
+        export(tmp_path / "repo", COURSE[:1])
+    assert not (tmp_path / "repo").exists()
+
+
+def test_checkpoints_ship_only_when_an_assignment_lists_them(exported, tmp_path, monkeypatch):
+    repo = copy_of(exported, tmp_path)
+    (repo / "models").mkdir()
+    (repo / "models" / "poet.keras").write_bytes(b"PK")
+    (repo / "models" / "reference.weights.h5").write_bytes(b"\x89HDF")
+    monkeypatch.setattr(autograder.export, "student_files", lambda assignments: [Path("models/poet.keras")])
+    assert scan_export(repo, COURSE) == [
+        "models/reference.weights.h5: model checkpoint that no assignment lists in student_files"]
