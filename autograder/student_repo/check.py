@@ -28,7 +28,7 @@ COURSE_FILE = ROOT / "course.toml"
 
 
 @dataclass
-class TestResult:
+class CellResult:
     name: str
     points: float
     earned: float
@@ -42,7 +42,7 @@ class Report:
     notebook: Path
     started: bool = False
     problem: str = ""                                # why the notebook could not be checked
-    tests: list = field(default_factory=list)        # TestResult per public test cell
+    tests: list = field(default_factory=list)        # CellResult per public test cell
     hidden: list = field(default_factory=list)       # (grade_id, points) of hidden test cells
     manual: list = field(default_factory=list)       # (grade_id, points) of hand-graded answers
     errors: list = field(default_factory=list)       # errors raised outside test cells
@@ -115,7 +115,7 @@ def grade_cells(report, nb, ignore_stderr):
             stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
             message = error_message(errors[0]) if errors else (
                 "wrote to stderr: " + stderr[0].strip().splitlines()[0][:150] if stderr else "")
-            report.tests.append(TestResult(grade_id, points, float(earned or 0), message))
+            report.tests.append(CellResult(grade_id, points, float(earned or 0), message))
 
 
 def check(assignment, ignore_stderr):
