@@ -142,7 +142,7 @@ def check(assignment, ignore_stderr):
     return report
 
 
-def points(value):
+def show_points(value):
     return f"{value:g}"
 
 
@@ -162,24 +162,25 @@ def later_points(report):
     """A sentence about the points the public tests cannot show."""
     parts = []
     if report.hidden:
-        parts.append(f"hidden tests worth {points(sum(p for _, p in report.hidden))} points "
+        parts.append(f"hidden tests worth {show_points(sum(p for _, p in report.hidden))} points "
                      f"({', '.join(g for g, _ in report.hidden)}) run when your work is graded")
     if report.manual:
-        parts.append(f"{points(sum(p for _, p in report.manual))} points are graded by hand "
+        parts.append(f"{show_points(sum(p for _, p in report.manual))} points are graded by hand "
                      f"({', '.join(g for g, _ in report.manual)})")
     return "; ".join(parts)
 
 
 def print_report(report):
     earned, maximum = totals(report)
-    print(f"\n{report.name}  {report.notebook.relative_to(ROOT)}: {points(earned)} / "
-          f"{points(maximum)} public points, {status(report)}")
+    print(f"\n{report.name}  {report.notebook.relative_to(ROOT)}: {show_points(earned)} / "
+          f"{show_points(maximum)} public points, {status(report)}")
     if report.problem:
         print(f"  ! {report.problem}")
     width = max([len(t.name) for t in report.tests] + [4])
     for test in report.tests:
         result = "passed" if test.earned == test.points else "FAILED"
-        print(f"  {test.name:<{width}}  {result}  {points(test.earned):>3} / {points(test.points):<3}  {test.message}")
+        score = f"{show_points(test.earned):>3} / {show_points(test.points):<3}"
+        print(f"  {test.name:<{width}}  {result}  {score}  {test.message}")
     for error in report.errors:
         print(f"  ! {error}")
     if later_points(report):
@@ -188,7 +189,8 @@ def print_report(report):
 
 def markdown_report(report):
     earned, maximum = totals(report)
-    lines = [f"### {report.name}: {points(earned)} / {points(maximum)} public points ({status(report)})", ""]
+    score = f"{show_points(earned)} / {show_points(maximum)}"
+    lines = [f"### {report.name}: {score} public points ({status(report)})", ""]
     if report.problem:
         lines += [f"**{report.problem}**", ""]
     if report.tests:
@@ -196,7 +198,8 @@ def markdown_report(report):
         for test in report.tests:
             result = "✅ passed" if test.earned == test.points else "❌ failed"
             message = test.message.replace("|", "\\|")
-            lines.append(f"| `{test.name}` | {result} | {points(test.earned)} / {points(test.points)} | {message} |")
+            score = f"{show_points(test.earned)} / {show_points(test.points)}"
+            lines.append(f"| `{test.name}` | {result} | {score} | {message} |")
         lines.append("")
     lines += [f"- {error}" for error in report.errors]
     if later_points(report):
@@ -227,7 +230,10 @@ def main(argv=None):
         with open(summary, "a", encoding="utf-8") as f:
             f.write("## Public tests\n\n" + "\n".join(markdown_report(r) for r in reports))
     failed = [r.name for r in reports if r.problem or (r.started and not r.passed)]
-    print(f"\n{'Public tests fail in: ' + ', '.join(failed) if failed else 'No failing public tests in the assignments you have started.'}")
+    if failed:
+        print(f"\nPublic tests fail in: {', '.join(failed)}")
+    else:
+        print("\nNo failing public tests in the assignments you have started.")
     return 1 if failed else 0
 
 
