@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from autograder import collect
-from autograder.export import export
+from autograder.export import main as export_main
 from autograder.feedback import HideHiddenTests, hidden_test_leaks, html_text
 from autograder.grading import (
     apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
@@ -139,7 +139,8 @@ def classroom(tmp_path_factory):
     """Export, then the student repos as `gh classroom clone student-repos` lays them out."""
     assignment = get_assignment(END_TO_END)
     root = tmp_path_factory.mktemp("classroom")
-    template = export(root / "export", [assignment])
+    assert export_main([str(root / "export"), "--assignment", assignment.name]) == 0
+    template = root / "export"
     release = read_notebook(template / "assignments" / assignment.name / assignment.notebook)
     reference = fill_solutions(release, read_notebook(assignment.source_notebook))
     mutant = load_mutants(assignment)[0]

@@ -162,8 +162,9 @@ def later_points(report):
     """A sentence about the points the public tests cannot show."""
     parts = []
     if report.hidden:
+        cells = len(report.hidden)
         parts.append(f"hidden tests worth {show_points(sum(p for _, p in report.hidden))} points "
-                     f"({', '.join(g for g, _ in report.hidden)}) run when your work is graded")
+                     f"({cells} test cell{'s' if cells > 1 else ''}) run when your work is graded")
     if report.manual:
         parts.append(f"{show_points(sum(p for _, p in report.manual))} points are graded by hand "
                      f"({', '.join(g for g, _ in report.manual)})")
