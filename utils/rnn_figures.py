@@ -1,19 +1,39 @@
 """Teaching figures for assignment 1: an unrolled RNN, an LSTM cell, gradient norms in time.
 
 Each function draws on a matplotlib Axes (a new figure when ``ax`` is None) and returns it,
-so a notebook can place figures side by side or add to them.
+so a notebook can place figures side by side or add to them; in Jupyter a figure drawn in a
+cell is shown below it.
+
+When the autograder runs a notebook (``utils.course.is_grading``) the functions draw nothing
+and return None: the grader's feedback needs no figures, and importing pyplot and rendering
+three figures would be most of the notebook's grading time, once per student.
 """
 
-import matplotlib.pyplot as plt
+import functools
+
 import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+from utils.course import is_grading
 
 CELL_COLOR = "#cfe2f3"
 GATE_COLOR = "#f9cb9c"
 OP_COLOR = "#d9ead3"
 
 
+def _skipped_when_grading(draw):
+    """Make ``draw`` return None without drawing (or importing pyplot) when grading."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        if is_grading():
+            return None
+        return draw(*args, **kwargs)
+    return wrapper
+
+
 def _axes(ax, size):
+    import matplotlib.pyplot as plt  # here, not at the top: pyplot is slow to import
+
     if ax is None:
         _, ax = plt.subplots(figsize=size)
     ax.set_aspect("equal")
@@ -39,6 +59,7 @@ def _op(ax, center, label):
     ax.text(*center, label, ha="center", va="center", fontsize=11)
 
 
+@_skipped_when_grading
 def draw_unrolled_rnn(steps=4, ax=None):
     """Draw an RNN unrolled over ``steps`` time steps: the same cell (same weights) at every
     step, reading x<t> and a<t-1>, writing a<t> and the prediction y<t>.
@@ -48,7 +69,7 @@ def draw_unrolled_rnn(steps=4, ax=None):
     - ax: matplotlib Axes to draw on, or None for a new figure
 
     Returns:
-    - the matplotlib Axes
+    - the matplotlib Axes (None when grading)
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
@@ -72,6 +93,7 @@ def draw_unrolled_rnn(steps=4, ax=None):
     return ax
 
 
+@_skipped_when_grading
 def draw_lstm_cell(ax=None):
     """Draw one LSTM cell: the memory line c<t-1> -> c<t> across the top, the four gates fed
     by [a<t-1>; x<t>] along the bottom, and the element-wise products that combine them.
@@ -80,7 +102,7 @@ def draw_lstm_cell(ax=None):
     - ax: matplotlib Axes to draw on, or None for a new figure
 
     Returns:
-    - the matplotlib Axes
+    - the matplotlib Axes (None when grading)
     """
     ax = _axes(ax, (9, 5))
     ax.add_patch(FancyBboxPatch((0, 0), 8, 4.4, boxstyle="round,pad=0.05,rounding_size=0.3",
@@ -127,6 +149,7 @@ def draw_lstm_cell(ax=None):
     return ax
 
 
+@_skipped_when_grading
 def plot_gradient_norms(norms, ax=None):
     """Plot, on a log scale, the norm of da<t> at each time step t for one or more networks.
 
@@ -136,10 +159,12 @@ def plot_gradient_norms(norms, ax=None):
     - ax: matplotlib Axes to draw on, or None for a new figure
 
     Returns:
-    - the matplotlib Axes
+    - the matplotlib Axes (None when grading)
     """
     if not norms:
         raise ValueError("norms is empty: give at least one {label: norms} entry")
+    import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, values in norms.items():
