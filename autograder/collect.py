@@ -1,7 +1,7 @@
 """Grade the students' GitHub repositories with the hidden tests.
 
     python -m autograder.collect REPOS --roster roster.csv --out GRADING [--assignment NAME ...]
-                                 [--return-feedback]
+                                 [--before DATE] [--return-feedback]
 
 REPOS is a folder of cloned student repositories: either what `gh classroom clone
 student-repos` makes (``<assignment>-submissions/<repo-name>/``, REPOS being that folder or
@@ -10,11 +10,13 @@ student id: a ``student_id`` column (or ``identifier``, as in GitHub Classroom's
 a ``repo`` column with the repository name and/or a ``github_username`` (or ``login``)
 column; a repository matches a login when it is named ``<login>`` or ``<anything>-<login>``.
 
-For each assignment (those named; else the one a ``<assignment>-submissions`` folder names;
-else every course assignment found in the repositories) it places each student's notebook
-in nbgrader's ``GRADING/submitted/<student_id>/<assignment>/`` with a ``timestamp.txt``
-holding the repository's last commit time, then runs `nbgrader autograde`,
-`generate_feedback` (hidden tests' code removed, autograder/feedback.py) and `export`.
+Each clone is graded at a commit: its last one, or with --before its last one committed
+before the deadline; uncommitted changes do not count. For each assignment (those named;
+else the one a ``<assignment>-submissions`` folder names; else every course assignment
+found in the repositories) it places each student's notebook, as committed, in nbgrader's
+``GRADING/submitted/<student_id>/<assignment>/`` with a ``timestamp.txt`` holding that
+commit's time, then runs `nbgrader autograde`, `generate_feedback` (hidden tests' code
+removed, autograder/feedback.py) and `export`.
 
 GRADING is an nbgrader course folder (gradebook.db, submitted/, autograded/, feedback/)
 kept between runs; it receives ``grades.csv`` and ``report.txt``. Repositories no roster
@@ -30,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,9 +69,16 @@ class Roster:
 
 @dataclass
 class Clone:
+    """A student's clone and the commit graded: its last one, or its last before a deadline."""
     path: Path
-    student: str = None
-    timestamp: str = None   # last commit time, nbgrader's format, UTC
+    student: str
+    commit: str = None      # the graded commit's hash
+    timestamp: str = None   # its commit time, nbgrader's format, UTC
+    files: tuple = ()       # the paths in the graded commit
+
+    def read(self, path):
+        """The bytes of ``path`` (relative to the repo) in the graded commit."""
+        return git_output(self.path, "show", f"{self.commit}:{path}", text=False)
 
 
 def load_roster(path):
@@ -117,17 +127,25 @@ def find_clones(repos):
     return clones, slugs
 
 
-def last_commit_time(clone):
-    """Return the clone's last commit time as nbgrader's UTC timestamp, or None without git."""
-    result = subprocess.run(["git", "-C", str(clone), "log", "-1", "--format=%cI"],
-                            capture_output=True, text=True)
-    if result.returncode != 0 or not result.stdout.strip():
+def git_output(repo, *args, text=True):
+    """Run git in ``repo``; return its output, or None when git fails (no repo, no commit)."""
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=text)
+    return result.stdout if result.returncode == 0 else None
+
+
+def last_commit(repo, before=None):
+    """Return (hash, nbgrader UTC timestamp) of the last commit, or of the last one committed
+    before ``before`` (any date git reads); None without git or without such a commit."""
+    deadline = [f"--before={before}"] if before else []
+    line = (git_output(repo, "log", "-1", "--format=%H %cI", *deadline, "HEAD") or "").strip()
+    if not line:
         return None
-    when = datetime.fromisoformat(result.stdout.strip()).astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    commit, iso_time = line.split()
+    when = datetime.fromisoformat(iso_time).astimezone(timezone.utc)
+    return commit, when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
-def match_clones(clones, roster, problems):
+def match_clones(clones, roster, problems, before=None):
     """Return {student id: Clone}; report unknown repos, clones without git and duplicates."""
     matched = {}
     for path in clones:
@@ -135,10 +153,13 @@ def match_clones(clones, roster, problems):
         if student is None:
             problems.append(f"unknown repository {path.name}: no roster row matches it (not graded)")
             continue
-        clone = Clone(path, student, last_commit_time(path))
-        if clone.timestamp is None:
-            problems.append(f"{path.name}: not a git clone with commits (not graded)")
+        graded = last_commit(path, before)
+        if graded is None:
+            why = f"no commit before {before}" if before and last_commit(path) else "not a git clone with commits"
+            problems.append(f"{path.name} ({student}): {why} (not graded)")
             continue
+        files = git_output(path, "ls-tree", "-r", "--name-only", "-z", graded[0]).split("\0")
+        clone = Clone(path, student, *graded, files=tuple(f for f in files if f))
         if student in matched:
             newer, older = sorted([clone, matched[student]], key=lambda c: c.timestamp, reverse=True)
             problems.append(f"{student} has two repositories, {newer.path.name} and "
@@ -152,7 +173,8 @@ def match_clones(clones, roster, problems):
 
 
 def choose_assignments(names, slugs, clones):
-    """The assignments to grade: named; else those the submissions folders name; else found."""
+    """The assignments to grade: named; else those the submissions folders name; else those
+    whose folder is in some clone's graded commit."""
     if names:
         return [get_assignment(name) for name in names]
     course = load_course()
@@ -160,20 +182,21 @@ def choose_assignments(names, slugs, clones):
     named = [by_slug[s.lower()] for s in slugs if s.lower() in by_slug]
     if named:
         return named
-    return [a for a in course if any((c / "assignments" / a.name).is_dir() for c in clones)]
+    return [a for a in course
+            if any(f.startswith(f"assignments/{a.name}/") for c in clones for f in c.files)]
 
 
 def find_notebook(clone, assignment, problems):
-    """Return the path of a student's notebook, or None after reporting what is there instead."""
-    expected = clone.path / "assignments" / assignment.name / assignment.notebook
-    if expected.is_file():
+    """Return the repo path of a student's notebook in the graded commit, or None after
+    reporting what is there instead (a renamed or moved notebook)."""
+    expected = f"assignments/{assignment.name}/{assignment.notebook}"
+    if expected in clone.files:
         return expected
-    where = expected.relative_to(clone.path)
-    others = sorted(p.relative_to(clone.path).as_posix() for p in clone.path.rglob("*.ipynb")
-                    if ".ipynb_checkpoints" not in p.parts
-                    and (p.parent == expected.parent or p.name == assignment.notebook))
-    found = f"; found {', '.join(others)} (renamed or moved? restore {where})" if others else ""
-    problems.append(f"{clone.path.name} ({clone.student}): {where} is missing{found}")
+    others = sorted(f for f in clone.files if f.endswith(".ipynb") and ".ipynb_checkpoints" not in f
+                    and (f.startswith(f"assignments/{assignment.name}/")
+                         or Path(f).name == assignment.notebook))
+    found = f"; found {', '.join(others)} (renamed or moved? restore {expected})" if others else ""
+    problems.append(f"{clone.path.name} ({clone.student}): {expected} is missing{found}")
     return None
 
 
@@ -204,7 +227,10 @@ def grade_assignment(course, assignment, matched, students, problems):
     for student, clone in sorted(matched.items()):
         notebook = find_notebook(clone, assignment, problems)
         if notebook:
-            course.submit(assignment, student, notebook, timestamp=clone.timestamp)
+            with tempfile.TemporaryDirectory() as scratch:
+                committed = Path(scratch) / assignment.notebook
+                committed.write_bytes(clone.read(notebook))
+                course.submit(assignment, student, committed, timestamp=clone.timestamp)
             submitted.append(student)
     if not submitted:
         problems.append(f"{assignment.name}: no submissions to grade")
@@ -268,13 +294,13 @@ def score_table(course, assignments, students):
     return lines
 
 
-def collect(repos, roster_file, out, names=(), give_back=False):
+def collect(repos, roster_file, out, names=(), give_back=False, before=None):
     """Grade the clones under ``repos``; return (grades CSV path, problems, leaking pages)."""
     roster = load_roster(roster_file)
     problems = []
     clones, slugs = find_clones(repos)
-    matched = match_clones(clones, roster, problems)
-    assignments = choose_assignments(names, slugs, [c.path for c in matched.values()])
+    matched = match_clones(clones, roster, problems, before)
+    assignments = choose_assignments(names, slugs, matched.values())
     if not assignments:
         raise ValueError(f"no course assignment found in the repositories under {repos}")
     course = ScratchCourse(out)
@@ -306,11 +332,14 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="nbgrader course folder for the grading")
     parser.add_argument("--assignment", action="append", default=[], metavar="NAME",
                         help="grade this assignment (repeatable)")
+    parser.add_argument("--before", metavar="DATE",
+                        help="grade each repo's last commit before DATE, e.g. 2026-12-01T23:59+01:00")
     parser.add_argument("--return-feedback", action="store_true",
                         help="commit each student's feedback to their clone (feedback/<assignment>/)")
     args = parser.parse_args(argv)
     try:
-        _, _, leaking = collect(args.repos, args.roster, args.out, args.assignment, args.return_feedback)
+        _, _, leaking = collect(args.repos, args.roster, args.out, args.assignment,
+                                args.return_feedback, args.before)
     except (KeyError, ValueError, RuntimeError, FileNotFoundError) as err:
         sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
     if leaking:

@@ -21,6 +21,7 @@ from autograder.grading import (
 from conftest import ASSIGNMENT_IDS
 
 END_TO_END = "00_setup"  # the fastest assignment; the pipeline is the same for every one
+DEADLINE = "2026-12-01T23:59:00+00:00"
 GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.org",
            "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.org"}
 
@@ -94,30 +95,34 @@ def test_clones_are_found_in_classroom_and_plain_layouts(tmp_path):
     assert [c.name for c in clones] == ["alice-clone", "bob-clone"] and slugs == []
 
 
-def test_timestamp_is_the_last_commit_time_in_utc(tmp_path):
+def test_graded_commit_is_the_last_one_or_the_last_before_the_deadline(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
-    (repo / "a.txt").write_text("a")
-    git(repo, "add", "a.txt")
-    git(repo, "commit", "-q", "-m", "a", date="2026-11-20T18:30:05+01:00")
-    assert collect.last_commit_time(repo) == "2026-11-20 17:30:05.000000 UTC"
+    for text, date in (("on time", "2026-11-20T18:30:05+01:00"), ("late", "2026-12-02T10:00:00+00:00")):
+        (repo / "a.txt").write_text(text)
+        git(repo, "add", "a.txt")
+        git(repo, "commit", "-q", "-m", text, date=date)
+    commit, timestamp = collect.last_commit(repo)
+    assert timestamp == "2026-12-02 10:00:00.000000 UTC"
+    commit, timestamp = collect.last_commit(repo, before="2026-12-01T23:59:00+00:00")
+    assert timestamp == "2026-11-20 17:30:05.000000 UTC"
+    assert collect.Clone(repo, "s", commit).read("a.txt") == b"on time"
+    assert collect.last_commit(repo, before="2026-01-01") is None
     (tmp_path / "no-git").mkdir()
-    assert collect.last_commit_time(tmp_path / "no-git") is None
+    assert collect.last_commit(tmp_path / "no-git") is None
 
 
-def test_missing_and_renamed_notebooks_are_reported_by_name(tmp_path):
+def test_missing_and_renamed_notebooks_are_reported_by_name():
     assignment = get_assignment(ASSIGNMENT_IDS[0])
-    folder = tmp_path / "rnn-course-dave" / "assignments" / assignment.name
-    folder.mkdir(parents=True)
-    (folder / f"Copy of {assignment.notebook}").write_text("{}")
+    folder = f"assignments/{assignment.name}"
+    clone = collect.Clone(Path("rnn-course-dave"), "dave", files=(f"{folder}/Copy of {assignment.notebook}",))
     problems = []
-    clone = collect.Clone(tmp_path / "rnn-course-dave", "dave")
     assert collect.find_notebook(clone, assignment, problems) is None
     assert problems == [
-        f"rnn-course-dave (dave): assignments/{assignment.name}/{assignment.notebook} is missing; "
-        f"found assignments/{assignment.name}/Copy of {assignment.notebook} (renamed or moved? "
-        f"restore assignments/{assignment.name}/{assignment.notebook})"]
+        f"rnn-course-dave (dave): {folder}/{assignment.notebook} is missing; "
+        f"found {folder}/Copy of {assignment.notebook} (renamed or moved? "
+        f"restore {folder}/{assignment.notebook})"]
 
 
 def test_feedback_preprocessor_hides_hidden_code_and_tracebacks():
@@ -160,10 +165,17 @@ def classroom(tmp_path_factory):
                                      answer(apply_mutant(reference, mutant)), date="2026-11-21T08:00:00Z"),
         "renamed": make_student_repo(template, submissions / "rnn-course-dave", rename),
         "unknown": make_student_repo(template, submissions / "rnn-course-mallory", answer(reference)),
+        "late": make_student_repo(template, submissions / "rnn-course-frank", answer(reference),
+                                  date="2026-11-30T12:00:00Z"),
     }
+    # After the deadline frank commits a blank notebook, then deletes it without committing:
+    # neither counts.
+    answer(release)(repos["late"])
+    git(repos["late"], "commit", "-q", "-am", "Oops", date="2026-12-02T10:00:00Z")
+    (repos["late"] / notebook).unlink()
     roster = write_roster(root / "roster.csv", ["student_id", "github_username", "repo"], [
         ["alice", "alice-gh", ""], ["bob", "", "rnn-course-bob"], ["carol", "carol", ""],
-        ["dave", "dave", ""], ["erin", "erin", ""]])
+        ["dave", "dave", ""], ["erin", "erin", ""], ["frank", "frank", ""]])
     return assignment, template, repos, roster, release, mutant, root
 
 
@@ -211,7 +223,7 @@ def collected(classroom):
     assignment, _, repos, roster, *_ , root = classroom
     out = root / "grading"
     code = collect.main([str(root / "repos"), "--roster", str(roster), "--out", str(out),
-                         "--return-feedback"])
+                         "--before", DEADLINE, "--return-feedback"])
     return out, code
 
 
@@ -232,10 +244,11 @@ def test_collected_repos_are_graded_with_hidden_tests(classroom, collected):
                if c.metadata.get("nbgrader", {}).get("grade_id") in mutant["fails"])
     grades = grades_by_student(out)
     assert {s: float(row["score"]) for s, row in grades.items()} == {
-        "alice": maximum, "bob": 0, "carol": maximum - lost, "dave": 0, "erin": 0}
+        "alice": maximum, "bob": 0, "carol": maximum - lost, "dave": 0, "erin": 0, "frank": maximum}
     assert {float(row["max_score"]) for row in grades.values()} == {maximum}
     assert grades["carol"]["timestamp"].startswith("2026-11-21 08:00:00")
     assert grades["alice"]["timestamp"].startswith("2026-11-20 17:30:00")
+    assert grades["frank"]["timestamp"].startswith("2026-11-30 12:00:00")  # before the deadline
     assert grades["dave"]["timestamp"] in ("", "None")
     assert (out / "submitted" / "alice" / assignment.name / "timestamp.txt").read_text() == (
         "2026-11-20 17:30:00.000000 UTC")
