@@ -153,10 +153,13 @@ def match_clones(clones, roster, problems, before=None):
         if student is None:
             problems.append(f"unknown repository {path.name}: no roster row matches it (not graded)")
             continue
+        # A folder without its own .git would make git read the repository around it.
+        if not (path / ".git").exists() or last_commit(path) is None:
+            problems.append(f"{path.name} ({student}): not a git clone with commits (not graded)")
+            continue
         graded = last_commit(path, before)
         if graded is None:
-            why = f"no commit before {before}" if before and last_commit(path) else "not a git clone with commits"
-            problems.append(f"{path.name} ({student}): {why} (not graded)")
+            problems.append(f"{path.name} ({student}): no commit before {before} (not graded)")
             continue
         files = git_output(path, "ls-tree", "-r", "--name-only", "-z", graded[0]).split("\0")
         clone = Clone(path, student, *graded, files=tuple(f for f in files if f))

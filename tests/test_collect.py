@@ -113,6 +113,19 @@ def test_graded_commit_is_the_last_one_or_the_last_before_the_deadline(tmp_path)
     assert collect.last_commit(tmp_path / "no-git") is None
 
 
+def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "a.txt").write_text("a")
+    git(tmp_path, "add", "a.txt")
+    git(tmp_path, "commit", "-q", "-m", "the instructor's own repository")
+    (tmp_path / "clones" / "rnn-course-bob").mkdir(parents=True)
+    roster = collect.Roster(by_login={"bob": "bob"}, students=["bob"])
+    problems = []
+    assert collect.match_clones([tmp_path / "clones" / "rnn-course-bob"], roster, problems) == {}
+    assert problems == ["rnn-course-bob (bob): not a git clone with commits (not graded)",
+                        "bob: no repository found (graded as no submission)"]
+
+
 def test_missing_and_renamed_notebooks_are_reported_by_name():
     assignment = get_assignment(ASSIGNMENT_IDS[0])
     folder = f"assignments/{assignment.name}"
