@@ -135,16 +135,18 @@ def write_export(assignments, dest):
 def secret_lines(assignments):
     """Return {line: assignment name} of solution and hidden-test lines no student may see.
 
-    A line that also shows in the assignment's release (an import, say) is public already,
-    and a line that only opens a bracket (``gradients = {``) says nothing.
+    Not secret: a line that shows in any released notebook (public already), an import in a
+    hidden test, and a line that only opens a bracket (``gradients = {``).
     """
+    public = {line.strip() for a in assignments
+              for cell in read_notebook(a.release_dir / a.notebook).cells
+              for line in cell.source.splitlines()}
     secrets = {}
     for a in assignments:
         source = read_notebook(a.source_notebook)
-        release = read_notebook(a.release_dir / a.notebook)
-        public = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
         hidden = {line for cell in source.cells if cell.cell_type == "code"
-                  for line in hidden_lines(cell.source) if len(line) >= 12}
+                  for line in hidden_lines(cell.source)
+                  if len(line) >= 12 and not line.startswith(("import ", "from "))}
         for line in (solution_lines(source) | hidden) - public:
             if not line.endswith(("(", "[", "{")):
                 secrets[line] = a.name
