@@ -23,6 +23,7 @@ students' template repository can be refreshed and committed).
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -84,6 +85,20 @@ def student_files(assignments):
 def is_shipped(relative, shipped):
     """True when ``relative`` is one of the ``shipped`` paths or inside one of them."""
     return any(relative == path or path in relative.parents for path in shipped)
+
+
+def kept_back_models(assignments):
+    """Return the model files of this repository the export leaves out (none listed them)."""
+    shipped = student_files(assignments)
+    kept = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in
+                         {"__pycache__", "assignments", "source", "node_modules"}]
+        for name in files:
+            relative = (Path(folder) / name).relative_to(ROOT)
+            if relative.suffix in CHECKPOINT_SUFFIXES and not is_shipped(relative, shipped):
+                kept.append(relative)
+    return sorted(kept)
 
 
 def course_toml(assignments):
@@ -244,6 +259,8 @@ def main(argv=None):
     except (KeyError, ValueError, FileNotFoundError) as err:
         sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
     print(f"Wrote the student repository for {', '.join(a.name for a in assignments)} to {dest}")
+    for path in kept_back_models(assignments):
+        print(f"  not exported: {path} (no assignment lists it in student_files)")
     print("Check it, then push it as the students' template repository:\n"
           f"  cd {dest} && python check.py && git init -b main && git add . && "
           "git commit -m 'Course release' && git push")

@@ -182,3 +182,12 @@ def test_checkpoints_ship_only_when_an_assignment_lists_them(exported, tmp_path,
     monkeypatch.setattr(autograder.export, "student_files", lambda assignments: [Path("models/poet.keras")])
     assert scan_export(repo, COURSE) == [
         "models/reference.weights.h5: model checkpoint that no assignment lists in student_files"]
+
+
+def test_export_names_the_model_files_it_leaves_out(tmp_path, monkeypatch):
+    for name in ("models/poet.keras", "models/reference.weights.h5", "source/x/answer.h5"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"weights")
+    monkeypatch.setattr(autograder.export, "ROOT", tmp_path)
+    monkeypatch.setattr(autograder.export, "student_files", lambda assignments: [Path("models/poet.keras")])
+    assert autograder.export.kept_back_models(COURSE) == [Path("models/reference.weights.h5")]
