@@ -9,6 +9,11 @@ GFLOP/s next to `np.matmul` doing the same matrix products alone, and one large 
 machine's practical peak. FLOPs count the matrix products only (2 * rows * inner * columns);
 the element-wise work (tanh, softmax, additions) is part of the measured time but not counted.
 Prints a figure, asserts nothing: the machine's load changes the numbers.
+
+BLAS threads: these products are small, and on a machine busier than its cores a
+multi-threaded BLAS spends its time waiting for its own threads (here 25 times slower than one
+thread at a load of 13 on 2 cores). Compare `OPENBLAS_NUM_THREADS=1 python benchmarks/...` with
+the default; the header line says which was used.
 """
 
 import argparse
@@ -103,8 +108,10 @@ def main():
          best_time(one_large_matmul, args.repeats), 2 * N_A * N_A * M * T_X),
     ]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "default"))
     print(f"n_x = n_y = {N_X}, n_a = {N_A}, m = {M}, T_x = {T_X}; float64; "
-          f"median of {args.repeats} runs; load average {load:.1f} on {os.cpu_count()} CPUs")
+          f"median of {args.repeats} runs; BLAS threads: {threads}; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs")
     print(f"matrix-product work of forward + backward: {total / 1e9:.2f} GFLOP per call\n")
     print(f"{'what':<48}{'ms/call':>10}{'GFLOP/s':>10}")
     for label, seconds, flops in rows:
