@@ -13,8 +13,9 @@ calls, tens of thousands of times, so they avoid the work that does not change a
 a product with a one-hot vector is a column of ``Wax``, and everything that does not feed
 the recurrence (softmax, loss, the outer products of the weight gradients) is done for all
 steps at once. Every floating-point operation is still the one the step functions do, in the
-same order, so the results are identical to running the step functions in a loop
-(``tests/test_rnn_utils.py`` checks it; ``benchmarks/dinosaur_island_bench.py`` times it).
+same order, so the results are identical to running the step functions in a loop, which is
+what ``rnn_forward_stepwise`` and ``rnn_backward_stepwise`` do (``tests/test_rnn_utils.py``
+checks it bit for bit; ``benchmarks/dinosaur_island_bench.py`` times both).
 """
 
 import numpy as np
