@@ -38,3 +38,27 @@ c.IgnorePattern.pattern = (
 # still graded. The grading tools override the timeout per assignment (autograder/course.toml).
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Hostile submissions (autograder/README.md): nbgrader's Execute step is replaced by one that
+# sandboxes the kernel, bounds its time and memory, and verifies every test cell in a second,
+# fresh process; test cells a submission deleted are put back and run.
+try:
+    from autograder.guarded import GuardedExecute, RestoreGradeFlags
+except ImportError:  # run from the repository root without it on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from autograder.guarded import GuardedExecute, RestoreGradeFlags
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern,
+    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
+)
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreGradeFlags, OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+c.OverwriteCells.add_missing_cells = True

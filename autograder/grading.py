@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ MUTANTS_DIR = ROOT / "autograder" / "mutants"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
 
 
 class NotebookError(Exception):
@@ -142,20 +144,26 @@ def check_source_notebook(path):
     return nb
 
 
-def solution_lines(source_nb):
-    """Return the non-trivial lines of code inside the solution blocks of a source notebook."""
+def solution_lines(source_nb, blocks=((BEGIN_SOLUTION, END_SOLUTION),)):
+    """Return the non-trivial lines of code inside the solution blocks of a source notebook
+    (or inside other ``(begin, end)`` marker pairs)."""
     lines = set()
     for cell in nbgrader_cells(source_nb):
         inside = False
         for line in cell.source.splitlines():
             stripped = line.strip()
-            if stripped.startswith(BEGIN_SOLUTION):
+            if any(stripped.startswith(begin) for begin, _ in blocks):
                 inside = True
-            elif stripped.startswith(END_SOLUTION):
+            elif any(stripped.startswith(end) for _, end in blocks):
                 inside = False
             elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
                 lines.add(stripped)
     return lines
+
+
+def secret_lines(source_nb):
+    """Return the lines of the solutions and hidden tests: what students must never see."""
+    return solution_lines(source_nb, ((BEGIN_SOLUTION, END_SOLUTION), (BEGIN_HIDDEN, END_HIDDEN)))
 
 
 def find_leaks(source_nb, release_nb):
@@ -306,16 +314,70 @@ class ScratchCourse:
             (folder / "timestamp.txt").write_text(timestamp)
         return target
 
+    def submit_text(self, assignment, student, text, filename=None):
+        """Place a submission whose file holds ``text`` as it is (broken files included)."""
+        folder = self.root / "submitted" / student / assignment.name
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (filename or assignment.notebook)
+        target.write_text(text)
+        return target
+
+    def submitted_students(self, assignment):
+        """Student ids with a submission folder for the assignment."""
+        return sorted(p.parent.name for p in (self.root / "submitted").glob(f"*/{assignment.name}")
+                      if p.is_dir())
+
+    def restore_notebook_names(self, assignment):
+        """Rename a submission's only notebook to the assignment's notebook name.
+
+        Students rename notebooks ("setup (1).ipynb"); nbgrader would skip the file and give
+        zero. Returns the {student: old name} renamed.
+        """
+        renamed = {}
+        for student in self.submitted_students(assignment):
+            folder = self.root / "submitted" / student / assignment.name
+            notebooks = [p for p in folder.glob("*.ipynb") if p.is_file()]
+            if not (folder / assignment.notebook).exists() and len(notebooks) == 1:
+                notebooks[0].rename(folder / assignment.notebook)
+                renamed[student] = notebooks[0].name
+        return renamed
+
     def autograde(self, assignment, timeout=None):
         """Autograde every submission of an assignment in one nbgrader call.
 
         Returns the CompletedProcess: nbgrader exits non-zero when one submission fails to
-        grade, and still grades the others; `scores` shows who got a row.
+        grade, and still grades the others. Its extra attributes: ``renamed`` (notebooks
+        given back their name) and ``ungraded`` (submitted students without a gradebook row
+        even after a second try: must be empty).
         """
         cell_timeout = timeout or assignment.timeout
-        return self.nbgrader(
+        renamed = self.restore_notebook_names(assignment)
+        self._started = time.time()
+        process = self.nbgrader(
             "autograde", assignment.name, "--force", f"--Execute.timeout={cell_timeout}",
         )
+        for student in self.ungraded(assignment):
+            self.nbgrader("autograde", assignment.name, "--force", f"--student={student}",
+                          f"--Execute.timeout={cell_timeout}")
+        process.renamed, process.ungraded = renamed, self.ungraded(assignment)
+        return process
+
+    def ungraded(self, assignment):
+        """Submitted students with no gradebook row for the assignment."""
+        return sorted(set(self.submitted_students(assignment)) - set(self.scores(assignment)))
+
+    def grading_times(self, assignment):
+        """{student: seconds} from one autograded notebook to the next (nbgrader grades
+        students one after another, in order of their ids)."""
+        written = sorted(
+            (path.stat().st_mtime, path.parts[-3])
+            for path in (self.root / "autograded").glob(f"*/{assignment.name}/*.ipynb"))
+        times, previous = {}, getattr(self, "_started", None)
+        for mtime, student in written:
+            if previous is not None:
+                times[student] = mtime - previous
+            previous = mtime
+        return times
 
     def scores(self, assignment):
         """Return {student: {grade_id: Score}} from the gradebook for one assignment."""
