@@ -101,7 +101,7 @@ def best_time(function, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls of each (best kept)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls of each (best kept)")
     args = parser.parse_args(argv)
 
     model = reference_model_class()(VOCAB, HIDDEN, VOCAB, seed=0)
