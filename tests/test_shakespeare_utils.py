@@ -1,12 +1,17 @@
-"""utils.shakespeare_utils: windows, one-hot vectors, sampling, generation, the shipped model."""
+"""utils.shakespeare_utils (corpus, held-out sonnet, shipped model, perplexity) and the reference
+versions of the graded functions of assignment 5 (training/poet_reference.py)."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from utils import shakespeare_utils as su
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+import poet_reference as ref  # noqa: E402  (instructor-side module, not a package)
 
 
 def test_import_has_no_side_effects():
@@ -29,14 +34,14 @@ def test_corpus_has_the_38_symbols_and_the_held_out_sonnet_is_removed():
 
 
 def test_build_data_windows_and_targets():
-    X, Y = su.build_data("abcdefghij", Tx=4, stride=3)
+    X, Y = ref.build_data("abcdefghij", Tx=4, stride=3)
     assert X == ["abcd", "defg"] and Y == ["e", "h"]
-    X, Y = su.build_data(su.load_corpus())
+    X, Y = ref.build_data(su.load_corpus())
     assert len(X) == len(Y) == 31412 and {len(w) for w in X} == {40}
 
 
 def test_vectorization_is_exact_one_hot():
-    x, y = su.vectorization(["abc", "cab"], ["a", "b"], {"a": 0, "b": 1, "c": 2}, Tx=3)
+    x, y = ref.vectorization(["abc", "cab"], ["a", "b"], {"a": 0, "b": 1, "c": 2}, Tx=3)
     assert x.dtype == bool and x.shape == (2, 3, 3) and y.shape == (2, 3)
     np.testing.assert_array_equal(x[1], [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
     np.testing.assert_array_equal(y, [[1, 0, 0], [0, 1, 0]])
@@ -46,11 +51,11 @@ def test_sample_follows_the_tempered_distribution():
     probs = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
     rng = np.random.default_rng(0)
     for temperature in (1.0, 0.5):
-        draws = [su.sample(probs, temperature, rng) for _ in range(8000)]
+        draws = [ref.sample(probs, temperature, rng) for _ in range(8000)]
         expected = probs ** (1 / temperature) / np.sum(probs ** (1 / temperature))
         np.testing.assert_allclose(np.bincount(draws, minlength=4) / 8000, expected, atol=0.02)
-    assert {su.sample(probs, 0.01, rng) for _ in range(100)} == {3}
-    same = [su.sample(probs, 1.0, np.random.default_rng(5)) for _ in range(3)]
+    assert {ref.sample(probs, 0.01, rng) for _ in range(100)} == {3}
+    same = [ref.sample(probs, 1.0, np.random.default_rng(5)) for _ in range(3)]
     assert len(set(same)) == 1
 
 
@@ -64,7 +69,7 @@ def test_one_hot_window_left_pads_and_keeps_the_last_tx_characters():
 def tiny_model():
     from utils.tf_setup import keras
 
-    model = su.poet_model(Tx=su.TX, n_x=len(su.CHARS), n_a=8, dropout=0.1)
+    model = ref.poet_model(Tx=su.TX, n_x=len(su.CHARS), n_a=8, dropout=0.1)
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(scale=0.5, size=w.shape) for w in model.get_weights()])
     assert isinstance(model, keras.Model)
@@ -78,11 +83,11 @@ def test_poet_model_structure(tiny_model):
 
 
 def test_generate_output_length_characters_and_determinism(tiny_model):
-    poem = su.generate_output(tiny_model, "Forsooth ", 30, 1.0, np.random.default_rng(1))
+    poem = ref.generate_output(tiny_model, "Forsooth ", 30, 1.0, np.random.default_rng(1))
     assert poem.startswith("forsooth ") and len(poem) == 9 + 30 and set(poem) <= set(su.CHARS)
-    assert poem == su.generate_output(tiny_model, "Forsooth ", 30, 1.0, np.random.default_rng(1))
+    assert poem == ref.generate_output(tiny_model, "Forsooth ", 30, 1.0, np.random.default_rng(1))
     with pytest.raises(ValueError, match="does not know"):
-        su.generate_output(tiny_model, "café", 5, 1.0, np.random.default_rng(1))
+        ref.generate_output(tiny_model, "café", 5, 1.0, np.random.default_rng(1))
 
 
 def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():

@@ -4,7 +4,7 @@
 
 Reads data/shakespeare.txt (lowercased, 38 symbols) without the held-out sonnet 18, cuts it
 into windows of 40 characters with stride 3, trains the two-LSTM poet of
-``utils.shakespeare_utils.poet_model`` with Adam on the cross-entropy of the next character,
+``poet_model`` of ``training/poet_reference.py`` with Adam on the cross-entropy of the next character,
 and saves it (with its optimizer state, so the notebook can train it further) to
 models/shakespeare_poet/poet.keras. Prints the loss of each epoch, the training time and the
 perplexity on the held-out sonnet, and writes them to models/shakespeare_poet/training_log.json.
@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.shakespeare_utils import (
-    MODEL_PATH, build_data, generate_output, load_corpus, perplexity, poet_model,
-    split_held_out, vectorization, vocabulary,
-)
+from poet_reference import build_data, generate_output, poet_model, vectorization
+from utils.shakespeare_utils import MODEL_PATH, load_corpus, perplexity, split_held_out, vocabulary
 from utils.tf_setup import keras, set_seed, tf
 
 
