@@ -144,17 +144,16 @@ def check_source_notebook(path):
     return nb
 
 
-def solution_lines(source_nb, blocks=((BEGIN_SOLUTION, END_SOLUTION),)):
-    """Return the non-trivial lines of code inside the solution blocks of a source notebook
-    (or inside other ``(begin, end)`` marker pairs)."""
+def solution_lines(source_nb):
+    """Return the non-trivial lines of code inside the solution blocks of a source notebook."""
     lines = set()
     for cell in nbgrader_cells(source_nb):
         inside = False
         for line in cell.source.splitlines():
             stripped = line.strip()
-            if any(stripped.startswith(begin) for begin, _ in blocks):
+            if stripped.startswith(BEGIN_SOLUTION):
                 inside = True
-            elif any(stripped.startswith(end) for _, end in blocks):
+            elif stripped.startswith(END_SOLUTION):
                 inside = False
             elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
                 lines.add(stripped)
@@ -162,8 +161,22 @@ def solution_lines(source_nb, blocks=((BEGIN_SOLUTION, END_SOLUTION),)):
 
 
 def secret_lines(source_nb):
-    """Return the lines of the solutions and hidden tests: what students must never see."""
-    return solution_lines(source_nb, ((BEGIN_SOLUTION, END_SOLUTION), (BEGIN_HIDDEN, END_HIDDEN)))
+    """Return the lines of the solutions and hidden tests that students never see: those not
+    also written outside these blocks (in a plain cell, a public test or a stub)."""
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith((BEGIN_SOLUTION, BEGIN_HIDDEN)):
+                inside = True
+            elif stripped.startswith((END_SOLUTION, END_HIDDEN)):
+                inside = False
+            elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
+                secret.add(stripped)
+            else:
+                public.add(stripped)
+    return secret - public
 
 
 def find_leaks(source_nb, release_nb):

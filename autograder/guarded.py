@@ -281,9 +281,15 @@ class GradebookRecord:
             return
 
     def secret_lines(self):
-        """Lines of the hidden tests and solutions (what a release never shows)."""
-        lines = set()
-        for source, _, _ in self.sources.values():
+        """Lines of the hidden tests and solutions that a release never shows (lines also
+        found outside those blocks, in a plain cell or a public test, are not secret)."""
+        secret, public = set(), set()
+        sources = [source for source, _, _ in self.sources.values()]
+        try:
+            sources += [c.source for c in nbformat.read(str(self.source_notebook), 4).cells]
+        except Exception:  # noqa: BLE001,S110  (no source notebook here: the gradebook suffices)
+            pass
+        for source in sources:
             inside = False
             for line in source.splitlines():
                 stripped = line.strip()
@@ -292,8 +298,10 @@ class GradebookRecord:
                 elif stripped.startswith((END_SOLUTION, END_HIDDEN)):
                     inside = False
                 elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
-                    lines.add(stripped)
-        return lines
+                    secret.add(stripped)
+                else:
+                    public.add(stripped)
+        return secret - public
 
     def redact_leaks(self, nb):
         """Replace outputs of non-test cells that contain hidden tests or solutions."""
