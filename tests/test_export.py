@@ -176,10 +176,12 @@ def test_student_files_cannot_ship_forbidden_or_missing_files(tmp_path, monkeypa
 
 def test_checkpoints_ship_only_when_an_assignment_lists_them(exported, tmp_path, monkeypatch):
     repo = copy_of(exported, tmp_path)
-    (repo / "models").mkdir()
+    (repo / "models").mkdir(exist_ok=True)
     (repo / "models" / "poet.keras").write_bytes(b"PK")
     (repo / "models" / "reference.weights.h5").write_bytes(b"\x89HDF")
-    monkeypatch.setattr(autograder.export, "student_files", lambda assignments: [Path("models/poet.keras")])
+    listed = autograder.export.student_files(COURSE)
+    monkeypatch.setattr(autograder.export, "student_files",
+                        lambda assignments: listed + [Path("models/poet.keras")])
     assert scan_export(repo, COURSE) == [
         "models/reference.weights.h5: model checkpoint that no assignment lists in student_files"]
 
