@@ -163,10 +163,15 @@ def solution_lines(source_nb):
 def secret_lines(source_nb):
     """Return the lines of the solutions and hidden tests that students never see: those not
     also written outside these blocks (in a plain cell, a public test or a stub)."""
+    return secret_lines_in(cell.source for cell in source_nb.cells)
+
+
+def secret_lines_in(sources):
+    """Like ``secret_lines``, over an iterable of cell sources (strings)."""
     secret, public = set(), set()
-    for cell in source_nb.cells:
+    for source in sources:
         inside = False
-        for line in cell.source.splitlines():
+        for line in source.splitlines():
             stripped = line.strip()
             if stripped.startswith((BEGIN_SOLUTION, BEGIN_HIDDEN)):
                 inside = True

@@ -44,12 +44,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
+from autograder.grading import secret_lines_in
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SANDBOX_SCRIPT = HERE / "sandbox.py"
 VERIFY_SCRIPT = HERE / "verify_cells.py"
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 REDACTED = "[output removed by the grader: it contained the course's hidden tests or solutions]"
 
 _snapshot = None
@@ -283,25 +283,12 @@ class GradebookRecord:
     def secret_lines(self):
         """Lines of the hidden tests and solutions that a release never shows (lines also
         found outside those blocks, in a plain cell or a public test, are not secret)."""
-        secret, public = set(), set()
         sources = [source for source, _, _ in self.sources.values()]
         try:
             sources += [c.source for c in nbformat.read(str(self.source_notebook), 4).cells]
         except Exception:  # noqa: BLE001,S110  (no source notebook here: the gradebook suffices)
             pass
-        for source in sources:
-            inside = False
-            for line in source.splitlines():
-                stripped = line.strip()
-                if stripped.startswith((BEGIN_SOLUTION, BEGIN_HIDDEN)):
-                    inside = True
-                elif stripped.startswith((END_SOLUTION, END_HIDDEN)):
-                    inside = False
-                elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
-                    secret.add(stripped)
-                else:
-                    public.add(stripped)
-        return secret - public
+        return secret_lines_in(sources)
 
     def redact_leaks(self, nb):
         """Replace outputs of non-test cells that contain hidden tests or solutions."""
