@@ -28,6 +28,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_FILE = ROOT / "autograder" / "course.toml"
 MUTANTS_DIR = ROOT / "autograder" / "mutants"
+ALTERNATES_DIR = ROOT / "autograder" / "alternates"
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -265,6 +266,67 @@ def apply_mutant(nb, mutant):
     return mutated
 
 
+# ---------------------------------------------------------------------------- alternates
+
+def load_alternates(assignment):
+    """Return the correct submissions in other styles declared for an assignment
+    (autograder/alternates/<name>.yml); every one must earn full marks.
+
+    Each alternate is a dict with ``name``, ``why`` and ``cells``: {grade_id of a solution
+    cell: the whole source a student would write in that cell}. Raises ValueError naming the
+    file and alternate when an entry is malformed or names a cell that is not a solution cell
+    of the source notebook.
+    """
+    import yaml
+
+    path = ALTERNATES_DIR / f"{assignment.name}.yml"
+    if not path.is_file():
+        return []
+    alternates = yaml.safe_load(path.read_text()) or []
+    if not isinstance(alternates, list):
+        raise ValueError(f"{path}: expected a list of alternates, got {type(alternates).__name__}")
+    solution_ids = {
+        c.metadata.nbgrader["grade_id"] for c in nbgrader_cells(read_notebook(assignment.source_notebook))
+        if c.metadata.nbgrader.get("solution") and c.cell_type == "code"
+    }
+    seen = set()
+    for alternate in alternates:
+        name = alternate.get("name", "?") if isinstance(alternate, dict) else "?"
+        if not isinstance(alternate, dict) or set(alternate) != {"name", "why", "cells"}:
+            raise ValueError(f"{path}: alternate {name} must have exactly the keys name, why, cells")
+        if name in seen:
+            raise ValueError(f"{path}: two alternates are called {name}")
+        seen.add(name)
+        cells = alternate["cells"]
+        if not isinstance(cells, dict) or not cells:
+            raise ValueError(f"{path}: alternate {name}: cells must map grade ids to sources")
+        unknown = sorted(set(cells) - solution_ids)
+        if unknown:
+            raise ValueError(f"{path}: alternate {name}: {unknown} are not solution cells of "
+                             f"{assignment.notebook} (solution cells: {sorted(solution_ids)})")
+        not_text = sorted(k for k, v in cells.items() if not isinstance(v, str))
+        if not_text:
+            raise ValueError(f"{path}: alternate {name}: the sources of {not_text} are not text")
+    return alternates
+
+
+def apply_alternate(nb, alternate):
+    """Return a copy of ``nb`` with the alternate's solution cells replaced whole."""
+    replaced = copy.deepcopy(nb)
+    cells = {c.metadata.nbgrader.get("grade_id"): c for c in nbgrader_cells(replaced)}
+    for grade_id, source in alternate["cells"].items():
+        cell = cells.get(grade_id)
+        if cell is None or not cell.metadata.nbgrader.get("solution"):
+            raise ValueError(f"alternate {alternate['name']}: no solution cell with grade_id {grade_id!r}")
+        cell.source = source.rstrip("\n")
+    return replaced
+
+
+def alternate_student_id(alternate):
+    """nbgrader student id for an alternate submission (letters, digits, '-' and '_')."""
+    return "alternate-" + re.sub(r"[^A-Za-z0-9_-]+", "-", alternate["name"])
+
+
 # ------------------------------------------------------------------------ scratch course
 
 class ScratchCourse:
@@ -421,11 +483,12 @@ def total(cell_scores, manual=False):
     return sum(s.score for s in chosen), sum(s.max_score for s in chosen)
 
 
-def self_grade(assignment, workdir, mutants=()):
+def self_grade(assignment, workdir, mutants=(), alternates=()):
     """Generate an assignment and autograde its demo submissions in one nbgrader call.
 
     Submissions: ``reference`` (the source's solutions typed into the release),
-    ``untouched`` (the release as students receive it) and one per mutant.
+    ``untouched`` (the release as students receive it), one per mutant and one per
+    alternate (the reference with some solution cells written in another style).
 
     Returns (course, release_dir, scores, autograde_process).
     """
@@ -437,6 +500,8 @@ def self_grade(assignment, workdir, mutants=()):
     course.submit(assignment, "untouched", release_nb)
     for mutant in mutants:
         course.submit(assignment, mutant_student_id(mutant), apply_mutant(reference, mutant))
+    for alternate in alternates:
+        course.submit(assignment, alternate_student_id(alternate), apply_alternate(reference, alternate))
     process = course.autograde(assignment)
     return course, release_dir, course.scores(assignment), process
 
