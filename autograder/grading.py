@@ -330,18 +330,27 @@ def alternate_student_id(alternate):
 # ------------------------------------------------------------------------ scratch course
 
 class ScratchCourse:
-    """An nbgrader course directory in a scratch folder, using this repo's configuration."""
+    """An nbgrader course directory in a scratch folder, using this repo's configuration.
 
-    def __init__(self, root):
+    Its gradebook is ``gradebook.db`` in the folder, or the database at ``db_url`` (any URL
+    nbgrader's ``CourseDirectory.db_url`` takes, e.g. ``postgresql://host/grades``).
+    """
+
+    # Called in each nbgrader process before it starts (``subprocess`` preexec_fn): a grading
+    # worker sets it so that its nbgrader processes die with it (autograder/distributed.py).
+    preexec = None
+
+    def __init__(self, root, db_url=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "gradebook.db"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
         config = (ROOT / "nbgrader_config.py").read_text()
         (self.root / "nbgrader_config.py").write_text(
             config
             + "\n# Scratch course: everything below this folder, its own gradebook.\n"
             + f"c.CourseDirectory.root = {str(self.root)!r}\n"
-            + f"c.CourseDirectory.db_url = {('sqlite:///' + str(self.db_path))!r}\n"
+            + f"c.CourseDirectory.db_url = {self.db_url!r}\n"
         )
 
     def nbgrader(self, *args, timeout=None):
@@ -356,6 +365,7 @@ class ScratchCourse:
         return subprocess.run(
             [sys.executable, "-m", "nbgrader", *args],
             cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
+            preexec_fn=self.preexec,
         )
 
     def _run(self, *args):
@@ -463,8 +473,11 @@ class ScratchCourse:
         """Return {student: {grade_id: Score}} from the gradebook for one assignment."""
         from nbgrader.api import Gradebook
 
+        from autograder.export import nbgrader_config
+
         result = {}
-        with Gradebook(f"sqlite:///{self.db_path}") as gradebook:
+        course_id = nbgrader_config().CourseDirectory.course_id
+        with Gradebook(self.db_url, course_id=course_id) as gradebook:
             for submission in gradebook.assignment_submissions(assignment.name):
                 cells = {}
                 for notebook in submission.notebooks:
