@@ -9,6 +9,8 @@ DEST receives, for the assignments of autograder/course.toml (or those named):
     environment.yml  requirements.txt  pyproject.toml     to install (pip install -e .)
     README.md                  set-up, JupyterLab, public tests, submitting
     check.py  course.toml      the public-test runner and the notebooks it runs
+    nbgrader_config.py         Validate in JupyterLab runs notebooks as check.py does
+    .jupyter/                  JupyterLab settings: no instructor tools (JUPYTER_CONFIG_PATH)
     .github/workflows/public-tests.yml                     runs check.py on every push
     .gitignore
     the files an assignment's course.toml entry lists as ``student_files`` (a pretrained
@@ -46,6 +48,8 @@ JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS
 FORBIDDEN_FOLDERS = {"source", "autograder", "training", "tests", "submitted", "autograded",
                      "feedback", "mutants", ".git"}
 FORBIDDEN_NAMES = {"gradebook.db", "nbgrader_config.py", "course.toml.orig"}
+# The one nbgrader configuration students get: Validate's settings, exactly as written here.
+STUDENT_NBGRADER_CONFIG = TEMPLATES / "nbgrader_config.py"
 FORBIDDEN_SUFFIXES = {".db", ".sqlite", ".sqlite3"}
 # Model weights and checkpoints reach students only inside an assignment's release (nbgrader
 # copied them from source/<name>/) or when its course.toml entry lists them in student_files.
@@ -134,6 +138,9 @@ def write_export(assignments, dest):
         shutil.copytree(ROOT / folder, dest / folder, ignore=JUNK)
     for name in INSTALL_FILES:
         shutil.copyfile(ROOT / name, dest / name)
+    # Before student_files, so that one listing nbgrader_config.py replaces it and is caught.
+    shutil.copyfile(STUDENT_NBGRADER_CONFIG, dest / "nbgrader_config.py")
+    shutil.copytree(TEMPLATES / ".jupyter", dest / ".jupyter")
     for path in student_files(assignments):
         if (ROOT / path).is_dir():
             shutil.copytree(ROOT / path, dest / path, ignore=JUNK, dirs_exist_ok=True)
@@ -187,11 +194,18 @@ def scan_file(path, relative, secrets):
     return problems
 
 
+def is_student_nbgrader_config(path, relative):
+    """True for the export's own nbgrader_config.py: at the top, identical to the template."""
+    return (relative == Path("nbgrader_config.py")
+            and path.read_bytes() == STUDENT_NBGRADER_CONFIG.read_bytes())
+
+
 def scan_export(dest, assignments):
     """Return everything in an export that must not reach students (empty list: none).
 
-    Forbidden folders and files (gradebooks, nbgrader configuration, checkpoints neither in
-    an assignment's release nor among its ``student_files``), solution or hidden-test markers,
+    Forbidden folders and files (gradebooks, any nbgrader configuration but the students'
+    Validate settings, checkpoints neither in an assignment's release nor among its
+    ``student_files``), solution or hidden-test markers,
     any line of a solution or hidden test of ``assignments`` in any text file outside data/,
     and outputs in notebooks.
     """
@@ -208,7 +222,8 @@ def scan_export(dest, assignments):
             continue
         if not path.is_file():
             continue
-        if path.name in FORBIDDEN_NAMES or path.suffix in FORBIDDEN_SUFFIXES:
+        if ((path.name in FORBIDDEN_NAMES and not is_student_nbgrader_config(path, relative))
+                or path.suffix in FORBIDDEN_SUFFIXES):
             problems.append(f"{relative}: forbidden file")
         elif (path.suffix in CHECKPOINT_SUFFIXES and relative.parts[0] != "assignments"
               and not is_shipped(relative, shipped)):

@@ -1,6 +1,7 @@
 """The student repository export holds what students need and nothing that gives answers away."""
 
 import filecmp
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -14,8 +15,9 @@ from autograder.export import export, ignore_stderr_pattern, scan_export, studen
 from autograder.grading import ROOT, read_notebook
 from conftest import COURSE
 
-EXPECTED_TOP_LEVEL = {".github", ".gitignore", "README.md", "assignments", "check.py", "course.toml",
-                      "data", "environment.yml", "pyproject.toml", "requirements.txt", "utils"}
+EXPECTED_TOP_LEVEL = {".github", ".gitignore", ".jupyter", "README.md", "assignments", "check.py",
+                      "course.toml", "data", "environment.yml", "nbgrader_config.py", "pyproject.toml",
+                      "requirements.txt", "utils"}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,25 @@ def test_course_file_tells_the_check_script_the_graders_limits(exported):
     assert [(a["name"], a["notebook"], a["timeout"]) for a in course["assignment"]] == [
         (a.name, a.notebook, a.timeout) for a in COURSE]
     assert course["ignore_stderr"] == ignore_stderr_pattern() != ""
+
+
+def test_validate_gets_each_assignments_time_limit_and_the_graders_environment(exported, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(exported)).load_config()
+    for a in COURSE:
+        monkeypatch.chdir(exported / "assignments" / a.name)  # Validate runs in the notebook's folder
+        assert config.Execute.timeout_func(None) == a.timeout, a.name
+    assert "RNN_COURSE_GRADING='1'" in " ".join(config.Execute.extra_arguments)
+
+
+def test_student_jupyterlab_hides_the_instructor_tools(exported):
+    page = json.loads((exported / ".jupyter" / "labconfig" / "page_config.json").read_text())
+    assert set(page["disabledExtensions"]) == {f"@jupyter/nbgrader:{plugin}" for plugin in (
+        "formgrader", "create-assignment", "course-list", "assignment-list")}
+    server = json.loads((exported / ".jupyter" / "jupyter_server_config.json").read_text())
+    assert not any(server["ServerApp"]["jpserver_extensions"].values())
+    assert "JUPYTER_CONFIG_PATH=.jupyter jupyter lab" in (exported / "README.md").read_text()
 
 
 def test_workflow_installs_the_pins_and_runs_the_check_on_every_push(exported):
