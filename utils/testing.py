@@ -1,7 +1,9 @@
 """Checks used by the notebooks' tests, each failing with a message a student can act on.
 
 Every check raises ``AssertionError`` naming the quantity, what it got and what was
-expected, e.g. ``a_next has shape (5, 1), expected (5, 10)``.
+expected, e.g. ``a_next has shape (5, 1), expected (5, 10)``. Shapes and lengths are checked
+before contents; a wrong value is shown with its index, its absolute and relative error and
+the tolerance, with every digit when 8 significant digits would hide the difference.
 """
 
 import numbers
@@ -42,16 +44,29 @@ def check_close(name, actual, expected, rtol=1e-6, atol=1e-8):
         raise AssertionError(f"{name} has dtype {actual.dtype}, expected numbers")
     actual = actual.astype(float)
     if not np.all(np.isfinite(actual)):
-        raise AssertionError(f"{name} contains NaN or inf values")
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(actual))[0])
+        where = f" (first at index {index})" if index else ""
+        raise AssertionError(f"{name} contains NaN or inf values{where}")
     bad = ~np.isclose(actual, expected, rtol=rtol, atol=atol)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {index}" if index else ""
+        got, want = float(actual[index]), float(expected[index])
+        error = abs(got - want)
+        relative = f"{error / abs(want):.2g}" if want else "inf"
         raise AssertionError(
-            f"{name} is wrong{where}: got {float(actual[index]):.8g}, "
-            f"expected {float(expected[index]):.8g} "
-            f"({int(bad.sum())} of {bad.size} values differ beyond rtol={rtol}, atol={atol})"
+            f"{name} is wrong{where}: got {_distinct(got, want)}, expected {_distinct(want, got)} "
+            f"(absolute error {error:.2g}, relative error {relative}; allowed "
+            f"atol + rtol * |expected| = {atol + rtol * abs(want):.2g} with rtol={rtol}, "
+            f"atol={atol}; {int(bad.sum())} of {bad.size} values differ)"
         )
+
+
+def _distinct(value, other):
+    """Format ``value`` with 8 significant digits, or every digit (``repr``) when 8 would
+    print it the same as the different ``other``."""
+    short = f"{value:.8g}"
+    return repr(value) if short == f"{other:.8g}" and value != other else short
 
 
 def check_equal(name, actual, expected):
@@ -70,8 +85,25 @@ def check_equal(name, actual, expected):
             )
         return
     check_type(name, actual, type(expected))
-    if actual != expected:
+    if isinstance(expected, (list, tuple, str)):
+        _check_sequence(name, actual, expected)
+    elif actual != expected:
         raise AssertionError(f"{name} is {actual!r}, expected {expected!r}")
+
+
+def _check_sequence(name, actual, expected):
+    """Compare two lists (tuples, strings): the length first, then the first difference."""
+    first = next((i for i, (a, e) in enumerate(zip(actual, expected)) if a != e), None)
+    shown = f"\n  got      {actual!r}\n  expected {expected!r}" if len(repr(expected)) < 400 else ""
+    if len(actual) != len(expected):
+        agree = (f"first difference at index {first}: got {actual[first]!r}, expected "
+                 f"{expected[first]!r}" if first is not None
+                 else f"the first {min(len(actual), len(expected))} elements agree")
+        raise AssertionError(
+            f"{name} has length {len(actual)}, expected {len(expected)} ({agree}){shown}")
+    if first is not None:
+        raise AssertionError(f"{name} is wrong at index {first}: got {actual[first]!r}, "
+                             f"expected {expected[first]!r}{shown}")
 
 
 def check_keys(name, mapping, expected_keys):
