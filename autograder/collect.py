@@ -1,7 +1,8 @@
 """Grade the students' GitHub repositories with the hidden tests.
 
     python -m autograder.collect REPOS --roster roster.csv --out GRADING [--assignment NAME ...]
-                                 [--before DATE] [--return-feedback]
+                                 [--before DATE] [--return-feedback] [--workers N]
+                                 [--scheduler tcp://HOST:PORT] [--db URL] [--force]
 
 REPOS is a folder of cloned student repositories: either what `gh classroom clone
 student-repos` makes (``<assignment>-submissions/<repo-name>/``, REPOS being that folder or
@@ -15,8 +16,13 @@ before the deadline; uncommitted changes do not count. For each assignment (thos
 else the one a ``<assignment>-submissions`` folder names; else every course assignment
 found in the repositories) it places each student's notebook, as committed, in nbgrader's
 ``GRADING/submitted/<student_id>/<assignment>/`` with a ``timestamp.txt`` holding that
-commit's time, then runs `nbgrader autograde`, `generate_feedback` (hidden tests' code
-removed, autograder/feedback.py) and `export`.
+commit's time, then grades each notebook in a scratch course of its own (`nbgrader
+autograde`, then `generate_feedback` with the hidden tests' code removed,
+autograder/feedback.py): --workers N at once on this machine (default: every core), or on
+the Dask cluster of --scheduler (autograder/parallel.py). The scores go into the course's
+one gradebook (GRADING/gradebook.db, or --db, e.g. postgresql://host/grades), then `nbgrader
+export` writes the grades. A student already graded at the same commit is not graded again
+(a rerun after Ctrl-C grades only the rest) unless --force is given.
 
 GRADING is an nbgrader course folder (gradebook.db, submitted/, autograded/, feedback/)
 kept between runs; it receives ``grades.csv`` and ``report.txt``. Repositories no roster
@@ -37,10 +43,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.export import nbgrader_config
 from autograder.feedback import FEEDBACK_PREPROCESSORS, hidden_test_leaks
 from autograder.grading import (
     ScratchCourse, get_assignment, load_course, read_notebook, total,
+)
+from autograder.parallel import (
+    GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
+    record_result, retrying, this_course_version, write_pages,
 )
 
 STUDENT_ID_COLUMNS = ("student_id", "identifier")
@@ -205,12 +214,9 @@ def find_notebook(clone, assignment, problems):
 
 def add_students(course, students):
     """Put every roster student in the gradebook, so the grades CSV lists each of them."""
-    from nbgrader.api import Gradebook
-
-    course_id = nbgrader_config().CourseDirectory.course_id
-    with Gradebook(f"sqlite:///{course.db_path}", course_id=course_id) as gradebook:
+    with open_gradebook(course.db_url) as gradebook:
         for student in students:
-            gradebook.update_or_create_student(student)
+            retrying(lambda: gradebook.update_or_create_student(student))  # noqa: B023
 
 
 def enable_feedback_without_hidden_tests(course):
@@ -220,35 +226,65 @@ def enable_feedback_without_hidden_tests(course):
                       f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n")
 
 
-def grade_assignment(course, assignment, matched, students, problems):
-    """Submit, autograde and write feedback for one assignment; return the graded students."""
+def prepare_assignment(course, assignment, matched, students, problems, force=False):
+    """Generate one assignment in the course, put every roster student in its gradebook and
+    each committed notebook in submitted/; return (tasks to grade, students kept).
+
+    A student whose gradebook submission has the graded commit's timestamp is kept as graded
+    (a rerun after an interruption grades only the rest), unless ``force``.
+    """
+    from nbgrader.utils import parse_utc
+
     course.generate(assignment)
     add_students(course, students)  # after nbgrader has created the gradebook
     for old in course.root.glob(f"submitted/*/{assignment.name}"):
         shutil.rmtree(old)  # a previous run's copy; the clones are the truth
-    submitted = []
+    graded_at = {} if force else graded_timestamps(course.db_url, assignment.name)
+    tasks, kept = [], []
     for student, clone in sorted(matched.items()):
         notebook = find_notebook(clone, assignment, problems)
-        if notebook:
-            with tempfile.TemporaryDirectory() as scratch:
-                committed = Path(scratch) / assignment.notebook
-                committed.write_bytes(clone.read(notebook))
-                course.submit(assignment, student, committed, timestamp=clone.timestamp)
-            submitted.append(student)
-    if not submitted:
+        if not notebook:
+            continue
+        content = clone.read(notebook)
+        with tempfile.TemporaryDirectory() as scratch:
+            committed = Path(scratch) / assignment.notebook
+            committed.write_bytes(content)
+            course.submit(assignment, student, committed, timestamp=clone.timestamp)
+        if student in graded_at and graded_at[student] == parse_utc(clone.timestamp):
+            kept.append(student)
+        else:
+            tasks.append(Task(assignment.name, student, content, clone.timestamp,
+                              this_course_version()))
+    if not tasks and not kept:
         problems.append(f"{assignment.name}: no submissions to grade")
-        return []
-    process = course.autograde(assignment)
-    graded = [s for s in submitted if s in course.scores(assignment)]
-    for student in sorted(set(submitted) - set(graded)):
-        problems.append(f"{assignment.name}: nbgrader could not grade {student}")
-    if process.returncode != 0:
-        problems.append(f"{assignment.name}: nbgrader autograde exited {process.returncode}:\n"
-                        + process.stderr[-2000:])
-    feedback = course.nbgrader("generate_feedback", assignment.name, "--force")
-    if feedback.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_feedback {assignment.name} failed:\n{feedback.stderr[-3000:]}")
-    return graded
+    return tasks, kept
+
+
+def grade_tasks(course, engine, tasks, problems):
+    """Grade ``tasks`` on ``engine``, recording each result as it arrives (the gradebook,
+    autograded/ and feedback/).
+
+    Returns ({(assignment, student): seconds} of those graded, whether Ctrl-C stopped it).
+    """
+    seconds = {}
+    outcomes = engine.grade(tasks)
+    try:
+        for task, outcome in outcomes:
+            problem = outcome_problem(task, outcome)
+            if problem:
+                problems.append(problem)
+                continue
+            record_result(course.db_url, task, outcome)
+            write_pages(course.root, outcome)
+            problems += outcome.problems
+            seconds[task.assignment, task.student] = outcome.seconds
+    except KeyboardInterrupt:
+        problems.append(f"interrupted: {len(seconds)} of {len(tasks)} submissions graded; the "
+                        "gradebook keeps them, and a rerun grades only the rest")
+        return seconds, True
+    finally:
+        outcomes.close()  # stops the tasks still queued
+    return seconds, False
 
 
 def check_feedback(course, assignment, students):
@@ -280,11 +316,13 @@ def return_feedback(course, assignment, clone, problems):
         problems.append(f"{clone.path.name}: could not commit feedback: {commit.stderr.strip()}")
 
 
-def score_table(course, assignments, students):
-    """Lines of a student x assignment table of autograded points."""
+def score_table(course, assignments, students, seconds):
+    """Lines of a student x assignment table of autograded points, with the seconds that
+    grading each student took in this run (``seconds``: {(assignment, student): seconds})."""
     scores = {a.name: course.scores(a) for a in assignments}
     width = max([len(s) for s in students] + [7])
-    lines = [f"{'student':<{width}}" + "".join(f"{a.name:>24}" for a in assignments)]
+    lines = [f"{'student':<{width}}" + "".join(f"{a.name:>24}" for a in assignments)
+             + f"{'seconds':>10}"]
     for student in sorted(students):
         cells = []
         for a in assignments:
@@ -293,12 +331,21 @@ def score_table(course, assignments, students):
                 cells.append(f"{score:g}/{maximum:g}")
             else:
                 cells.append("no submission")
-        lines.append(f"{student:<{width}}" + "".join(f"{c:>24}" for c in cells))
+        graded = [seconds[a.name, student] for a in assignments if (a.name, student) in seconds]
+        took = f"{sum(graded):.1f}" if graded else "-"
+        lines.append(f"{student:<{width}}" + "".join(f"{c:>24}" for c in cells) + f"{took:>10}")
     return lines
 
 
-def collect(repos, roster_file, out, names=(), give_back=False, before=None):
-    """Grade the clones under ``repos``; return (grades CSV path, problems, leaking pages)."""
+def collect(repos, roster_file, out, names=(), give_back=False, before=None, workers=None,
+            scheduler=None, db=None, force=False):
+    """Grade the clones under ``repos``; return (grades CSV path, problems, leaking pages).
+
+    ``workers`` submissions are graded at once on this machine (default: its cores; 1: in
+    this process), or on the Dask cluster whose scheduler is at ``scheduler``; ``db`` is the
+    gradebook's URL (default: sqlite in ``out``). Raises KeyboardInterrupt after writing the
+    report when grading was interrupted: the gradebook keeps those graded so far.
+    """
     roster = load_roster(roster_file)
     problems = []
     clones, slugs = find_clones(repos)
@@ -306,11 +353,23 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None):
     assignments = choose_assignments(names, slugs, matched.values())
     if not assignments:
         raise ValueError(f"no course assignment found in the repositories under {repos}")
-    course = ScratchCourse(out)
-    enable_feedback_without_hidden_tests(course)
+    # The engine starts (or reaches its scheduler) before anything is written.
+    with GradingEngine(workers or cpu_count(), scheduler) as engine:
+        course = ScratchCourse(out, db_url=db)
+        enable_feedback_without_hidden_tests(course)
+        tasks, kept = [], {}
+        for assignment in assignments:
+            new, kept[assignment.name] = prepare_assignment(
+                course, assignment, matched, roster.students, problems, force)
+            tasks += new
+        print(f"grading {len(tasks)} submissions on {engine.describe(len(tasks))}"
+              + (f"; {sum(map(len, kept.values()))} already graded at the same commit are kept "
+                 "(--force regrades them)" if any(kept.values()) else ""), file=sys.stderr)
+        seconds, interrupted = grade_tasks(course, engine, tasks, problems)
     leaking = []
     for assignment in assignments:
-        graded = grade_assignment(course, assignment, matched, roster.students, problems)
+        graded = sorted(kept[assignment.name]
+                        + [s for a, s in seconds if a == assignment.name])
         leaking += check_feedback(course, assignment, graded)
         if give_back and not leaking:
             for student in graded:
@@ -319,12 +378,14 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None):
     exported = course.nbgrader("export", f"--to={grades}")
     if exported.returncode != 0:
         raise RuntimeError(f"nbgrader export failed:\n{exported.stderr[-3000:]}")
-    lines = score_table(course, assignments, roster.students)
+    lines = score_table(course, assignments, roster.students, seconds)
     lines += ["", f"grades: {grades}", f"feedback: {course.root / 'feedback'}"]
     if problems:
         lines += [""] + [f"! {problem}" for problem in problems]
     (course.root / "report.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    if interrupted:
+        raise KeyboardInterrupt
     return grades, problems, leaking
 
 
@@ -339,12 +400,29 @@ def main(argv=None):
                         help="grade each repo's last commit before DATE, e.g. 2026-12-01T23:59+01:00")
     parser.add_argument("--return-feedback", action="store_true",
                         help="commit each student's feedback to their clone (feedback/<assignment>/)")
+    parser.add_argument("--workers", type=int, default=cpu_count(), metavar="N",
+                        help="submissions graded at once on this machine (default: its %(default)s "
+                             "cores; 1 grades them one after another in this process)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="grade on the Dask cluster of this scheduler instead (README.md)")
+    parser.add_argument("--db", metavar="URL",
+                        help="the gradebook's database, e.g. postgresql://user@host/grades "
+                             "(default: sqlite, OUT/gradebook.db)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade students already graded at the same commit")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     try:
         _, _, leaking = collect(args.repos, args.roster, args.out, args.assignment,
-                                args.return_feedback, args.before)
+                                args.return_feedback, args.before, args.workers,
+                                args.scheduler, args.db, args.force)
     except (KeyError, ValueError, RuntimeError, FileNotFoundError) as err:
         sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
+    except KeyboardInterrupt:
+        print("interrupted: the gradebook keeps every student graded so far; run the same "
+              "command again to grade the rest (report.txt names them)", file=sys.stderr)
+        return 130
     if leaking:
         sys.exit("error: feedback showed hidden test code and was deleted:\n  " + "\n  ".join(leaking))
     return 0

@@ -337,7 +337,7 @@ class ScratchCourse:
     """
 
     # Called in each nbgrader process before it starts (``subprocess`` preexec_fn): a grading
-    # worker sets it so that its nbgrader processes die with it (autograder/distributed.py).
+    # worker sets it so that its nbgrader processes die with it (autograder/parallel.py).
     preexec = None
 
     def __init__(self, root, db_url=None):
