@@ -5,17 +5,30 @@
 #   make test     run the test suite (what CI runs)
 #   make lab      start JupyterLab on the course, nbgrader extensions included
 
-PYTHON ?= python3.11
+# The interpreter that makes .venv: the first of PYTHON_NAMES on PATH whose version is one
+# TensorFlow 2.21 has wheels for. `make PYTHON=/path/to/python3.12 ...` overrides it.
+PYTHON_VERSIONS := 3.11 3.12 3.13
+PYTHON_NAMES := python3.11 python3.12 python3.13 python3
+python_version = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+supported_python = $(if $(1),$(filter $(PYTHON_VERSIONS),$(call python_version,$(1))))
+PYTHON ?= $(firstword $(foreach name,$(PYTHON_NAMES),$(if $(call supported_python,$(name)),$(name))))
+GET_PYTHON := the course needs Python 3.11, 3.12 or 3.13. Install one (python.org; \
+	brew install python@3.12; apt install python3.12 python3.12-venv; or pyenv) or name it: \
+	make PYTHON=/path/to/python3.12
+# Stops make, saying what to do, unless $(PYTHON) runs and is a supported version.
+check_python = $(if $(call supported_python,$(PYTHON)),,$(error $(if $(PYTHON),PYTHON=$(PYTHON) \
+	is not a supported Python,none of $(PYTHON_NAMES) on PATH is a supported Python): $(GET_PYTHON)))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: course test lab benchmarks clean
+.PHONY: course test lab benchmarks clean print-python
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(check_python)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -27,6 +40,10 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab
+
+print-python:   # the interpreter a new .venv gets (tests/test_platforms.py checks the choice)
+	$(check_python)
+	@echo "$(PYTHON)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
