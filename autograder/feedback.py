@@ -6,14 +6,26 @@ hidden tests in full, and their tracebacks quote the hidden lines with the expec
 to the course's configuration): in every test cell with a hidden block it replaces the block
 by one comment line and each error's traceback by ``ename: evalue``, the test's message.
 `hidden_test_leaks` checks a written HTML file for any hidden line.
+
+What a student's code printed or displayed is data, never markup that runs: `RedactSecrets`
+replaces any output that shows a hidden-test or solution line (as written, reversed, rot13
+or base64), `SanitizeOutputs` keeps only inert output types and metadata, and the pages are
+rendered with nbconvert's ``sanitize_html`` through `clean_html` (nh3, a maintained
+sanitiser) for Markdown, HTML outputs and code. `active_content` checks a written page for
+anything that could still run.
 """
 
+import base64
+import codecs
 import html
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
+import nh3
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
+from nbformat import NotebookNode
+from traitlets import Bool, Dict, List, Unicode
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -21,7 +33,9 @@ PLACEHOLDER = "# (hidden tests: {count} lines not shown; their result is below)"
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.RedactSecrets",  # before HideHiddenTests: it reads the hidden lines
     "autograder.feedback.HideHiddenTests",
+    "autograder.feedback.SanitizeOutputs",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -86,9 +100,6 @@ def hidden_test_leaks(feedback_html, source_nb):
     Lines are compared with whitespace removed, so syntax highlighting cannot hide a match;
     a hidden line that also shows in the notebook's public cells (an import, say) is no leak.
     """
-    def squash(text):
-        return re.sub(r"\s+", "", text)
-
     public = squash("\n".join(hide_hidden_block(cell.source) for cell in source_nb.cells))
     text = squash(html_text(feedback_html))
     return [
@@ -96,3 +107,258 @@ def hidden_test_leaks(feedback_html, source_nb):
         for line in hidden_lines(cell.source)
         if squash(line) not in public and squash(line) in text
     ]
+
+
+# ----------------------------------------------------------- secrets in a student's outputs
+
+REDACTED = "(output not shown: it holds a line of the hidden tests or the solutions)"
+
+
+def squash(text):
+    """``text`` without whitespace, so that spacing or line breaks cannot hide a match."""
+    return re.sub(r"\s+", "", text)
+
+
+def feedback_secrets(source_nb):
+    """The lines that no output on a feedback page may show: the solutions' and hidden tests'
+    secret lines (autograder.grading.secret_lines) and every hidden line the page check
+    (`hidden_test_leaks`) looks for."""
+    from autograder.grading import secret_lines
+
+    public = squash("\n".join(hide_hidden_block(cell.source) for cell in source_nb.cells))
+    hidden = {line for cell in source_nb.cells if cell.cell_type == "code"
+              for line in hidden_lines(cell.source) if squash(line) not in public}
+    return sorted(secret_lines(source_nb) | hidden)
+
+
+def encoded_forms(line):
+    """The forms of a secret ``line`` looked for, whitespace removed: as written, reversed,
+    rot13, and base64 at each of the three byte alignments (only the characters that depend
+    on the line alone, so that it is found inside a longer encoded text)."""
+    plain = squash(line)
+    forms = {plain, plain[::-1], codecs.encode(plain, "rot13")}
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + line.encode()).decode()
+        forms.add(encoded[4 if offset else 0:-4])
+    return {form for form in forms if form}
+
+
+def as_text(value):
+    """An output field as one string (nbformat allows a list of lines)."""
+    if isinstance(value, list):
+        return "".join(map(str, value))
+    return value if isinstance(value, str) else str(value)
+
+
+def output_text(output, traceback=True):
+    """Everything a reader of an output sees as text: streams, error messages (and their
+    ``traceback``), text data (images excluded), HTML entities decoded."""
+    parts = [output.get("text", ""), output.get("ename", ""), output.get("evalue", ""),
+             *(output.get("traceback", []) if traceback else [])]
+    parts += [value for mime, value in output.get("data", {}).items()
+              if mime not in ("image/png", "image/jpeg", "image/gif")]
+    text = "".join(map(as_text, parts))
+    return text + html.unescape(text)
+
+
+class RedactSecrets(Preprocessor):
+    """Replace every output, in any cell, that shows a line of the hidden tests or solutions
+    (written out, reversed, rot13 or base64) by a notice. A student's function can read the
+    hidden test that calls it (its frame, ``In``) and print it; feedback must not carry it
+    home, and the rest of the page still does."""
+
+    enabled = Bool(True, help="nbgrader registers preprocessors disabled unless they say so")
+    secrets = Dict(value_trait=List(Unicode()), default_value={},
+                   help="{assignment: feedback_secrets of its source notebook}; collect "
+                        "writes it. Without it, the hidden lines of the notebook's own test "
+                        "cells are used.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        from autograder.grading import secret_lines_in
+
+        lines = self.secrets.get(assignment) or secret_lines_in(
+            cell.source for cell in nb.cells if BEGIN_HIDDEN in cell.source)
+        self.forms = {form for line in lines for form in encoded_forms(line)}
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        # A hidden test's traceback quotes it by design; HideHiddenTests keeps only its message.
+        tracebacks = BEGIN_HIDDEN not in cell.source
+        for position, output in enumerate(cell.get("outputs", [])):
+            text = squash(output_text(output, tracebacks))
+            if any(form in text for form in self.forms):
+                cell.outputs[position] = NotebookNode(
+                    output_type="stream", name="stdout", text=REDACTED + "\n")
+        return cell, resources
+
+
+# ---------------------------------------------------------------- outputs that cannot run
+
+# Output types a feedback page shows. The others (JavaScript, widgets, SVG, PDF...) are left
+# out, their plain text shown instead.
+SHOWN_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png",
+               "image/jpeg")
+BASE64_DATA = re.compile(r"[A-Za-z0-9+/=\s]*\Z")
+IMAGE_SOURCE = re.compile(r"data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*\Z")
+SAFE_ID = re.compile(r"[A-Za-z0-9_.-]+\Z")  # nbgrader's grade ids, nbformat's cell ids
+HTML_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title", "lang"}}
+# The notebook's own metadata is the student's: the page gets the course's.
+TRUSTED_METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python", "pygments_lexer": "ipython3"},
+}
+
+
+def clean_html(element):
+    """nbconvert's ``clean_html`` filter, done by nh3: formatting, tables, class names and
+    inline images are kept; scripts, styles, event handlers, frames, forms and every URL
+    but http(s)/mailto links and PNG/JPEG/GIF data images are removed."""
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return nh3.clean(text, attributes=HTML_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto", "data"},
+                     attribute_filter=_inert_attribute)
+
+
+def markdown_html(source):
+    """nbconvert's ``markdown2html`` filter, then `clean_html` (nbgrader's feedback template
+    renders Markdown cells without nbconvert's ``sanitize_html``). Images are never read
+    from disk."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return clean_html(markdown2html_mistune(source))
+
+
+def _inert_attribute(tag, attribute, value):
+    """nh3's attribute filter: no image source but inline image data, no data: link."""
+    if attribute == "src":
+        return value if IMAGE_SOURCE.match(value) else None
+    if value.strip().lower().startswith("data:"):
+        return None
+    return value
+
+
+def inert_output(output):
+    """A copy of one output that renders as data: streams and errors as text, display data
+    in the `SHOWN_TYPES` only (HTML through `clean_html`, images only as base64), image
+    sizes the only metadata."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return NotebookNode(output_type="stream", text=as_text(output.get("text", "")),
+                            name="stderr" if output.get("name") == "stderr" else "stdout")
+    if kind == "error":
+        return NotebookNode(output_type="error", ename=as_text(output.get("ename", "")),
+                            evalue=as_text(output.get("evalue", "")),
+                            traceback=[as_text(line) for line in output.get("traceback", [])])
+    if kind not in ("display_data", "execute_result"):
+        return NotebookNode(output_type="stream", name="stdout",
+                            text=f"(an output of type {str(kind)[:40]!r} is not shown)\n")
+    data, metadata = {}, {}
+    for mime in SHOWN_TYPES:
+        value = as_text(output.get("data", {}).get(mime, ""))
+        if not value or (mime.startswith("image/") and not BASE64_DATA.match(value)):
+            continue
+        data[mime] = clean_html(value) if mime == "text/html" else value
+        size = output.get("metadata", {}).get(mime, {})
+        size = {k: v for k, v in size.items() if k in ("width", "height") and isinstance(v, int)}
+        if mime.startswith("image/") and size:
+            metadata[mime] = size
+    left_out = sorted(set(output.get("data", {})) - set(data))
+    if left_out and "text/plain" not in data:
+        data["text/plain"] = f"(a {', '.join(m[:40] for m in left_out[:3])} output is not shown)"
+    inert = NotebookNode(output_type=kind, data=data, metadata=metadata)
+    if kind == "execute_result":
+        count = output.get("execution_count")
+        inert.execution_count = count if isinstance(count, int) else None
+    return inert
+
+
+class SanitizeOutputs(Preprocessor):
+    """Make everything a student's notebook brings to the page inert before it is rendered:
+    outputs (`inert_output`), cell metadata other than nbgrader's, attachments, ids and
+    execution counts that are not plain, and the notebook's metadata. Markdown, HTML and code
+    are then rendered through `clean_html` (``HTMLExporter.sanitize_html``, see
+    `feedback_config`)."""
+
+    enabled = Bool(True, help="nbgrader registers preprocessors disabled unless they say so")
+
+    def preprocess(self, nb, resources):
+        nb.metadata = NotebookNode(TRUSTED_METADATA)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        cell.pop("attachments", None)
+        if "id" in cell and not SAFE_ID.match(str(cell.id)):
+            cell.id = f"cell-{index}"
+        grading = cell.get("metadata", {}).get("nbgrader")
+        keep = isinstance(grading, dict) and SAFE_ID.match(str(grading.get("grade_id", "cell")))
+        cell.metadata = NotebookNode({"nbgrader": grading} if keep else {})
+        if cell.cell_type == "code":
+            if not isinstance(cell.get("execution_count"), int):
+                cell.execution_count = None
+            cell.outputs = [inert_output(output) for output in cell.get("outputs", [])]
+        return cell, resources
+
+
+def feedback_config(secrets):
+    """Lines of nbgrader configuration (Python) that make `generate_feedback` write pages
+    without hidden test code, secrets or anything that runs, and copy no file of the
+    autograded folder (files a kernel wrote) into feedback/. ``secrets``: {assignment:
+    feedback_secrets(its source notebook)}."""
+    return [
+        "# Feedback: test results and messages; no hidden test code, no secret, no script.",
+        f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}",
+        f"c.RedactSecrets.secrets = {dict(secrets)!r}",
+        "c.HTMLExporter.sanitize_html = True",
+        "c.HTMLExporter.filters = {'clean_html': 'autograder.feedback.clean_html',",
+        "                          'markdown2html': 'autograder.feedback.markdown_html'}",
+        "import sys as _sys",
+        "if 'generate_feedback' in _sys.argv:  # only the notebooks; autograde needs its files",
+        "    c.CourseDirectory.ignore = ['*', '.*']",
+    ]
+
+
+# ------------------------------------------------------------------ the written page
+
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc",
+                  "poster", "background", "srcset", "codebase", "cite", "longdesc", "ping"}
+ACTIVE_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
+               "form", "meta", "link", "portal"}
+
+
+class _ActiveContent(HTMLParser):
+    """Collects what could run in a page's body (the template's own <head>, MathJax's
+    loader and configuration, is the course's)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.in_body = False
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        if not self.in_body:
+            self.in_body = tag == "body"
+            return
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}> element")
+        for name, value in attrs:
+            url = re.sub(r"[\x00-\x20]+", "", value or "").lower()
+            if name.startswith("on"):
+                self.found.append(f"{name} attribute on <{tag}>")
+            elif name in URL_ATTRIBUTES and url.startswith(("javascript:", "vbscript:", "data:")):
+                if not (name == "src" and IMAGE_SOURCE.match(value.strip())):
+                    self.found.append(f"{url.split(':')[0]}: URL in {name} of <{tag}>")
+            elif name == "style" and ("expression(" in url or "javascript:" in url):
+                self.found.append(f"script in the style of <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+
+def active_content(page):
+    """Return what could run when a written feedback page is opened (empty: nothing):
+    scripts, frames, forms, event handlers, javascript:/data: URLs outside the template's
+    own <head>."""
+    parser = _ActiveContent()
+    parser.feed(Path(page).read_text(encoding="utf-8", errors="replace"))
+    parser.close()
+    return parser.found if parser.in_body else ["no <body> (not a feedback page)"]

@@ -1,6 +1,8 @@
 """From the export to grades: student repos made with git, the public check the workflow runs,
 collection, autograding with hidden tests, feedback without hidden test code, a grades CSV."""
 
+import base64
+import codecs
 import csv
 import os
 import shutil
@@ -14,7 +16,10 @@ import yaml
 
 from autograder import collect
 from autograder.export import main as export_main
-from autograder.feedback import HideHiddenTests, hidden_test_leaks, html_text
+from autograder.feedback import (
+    REDACTED, HideHiddenTests, RedactSecrets, active_content, feedback_config, hidden_test_leaks,
+    html_text,
+)
 from autograder.grading import (
     apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
 )
@@ -148,6 +153,112 @@ def test_feedback_preprocessor_hides_hidden_code_and_tracebacks():
     assert cell.source == "# Hidden tests: values.\n# (hidden tests: 2 lines not shown; their result is below)"
     assert cell.outputs[0].traceback[0] == "AssertionError: f(1) is 2, expected 41"
     assert "secret" not in str(cell.outputs)
+
+
+def render_feedback(nb, config_lines, tmp_path, assignment="00_setup"):
+    """Write ``nb`` as nbgrader's generate_feedback would (its template and exporter) with
+    ``config_lines`` of nbgrader configuration; return the page's path."""
+    import nbgrader
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+    from traitlets.utils.importstring import import_item
+
+    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    config = Config()
+    exec("\n".join(config_lines), {"c": config})  # noqa: S102  (the lines collect writes)
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(templates / "templates")]
+    config.HTMLExporter.extra_template_paths = [
+        str(templates / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    exporter = HTMLExporter(config=config)
+    for name in config.GenerateFeedback.get("preprocessors", []):
+        if name != "nbgrader.preprocessors.GetGrades":  # needs a gradebook
+            exporter.register_preprocessor(import_item(name)(config=config), enabled=True)
+    resources = {"nbgrader": {"notebook": "setup", "assignment": assignment, "score": 1,
+                              "max_score": 2, "late_penalty": 0}}
+    page = tmp_path / "page.html"
+    page.write_text(exporter.from_notebook_node(nb, resources=resources)[0])
+    return page
+
+
+def display(data, metadata=None):
+    return nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+
+
+def hostile_outputs_notebook():
+    """A notebook whose cells and outputs try every way to run script in a feedback page."""
+    markdown = nbformat.v4.new_markdown_cell(
+        "# Answer $x^2$ <script>alert(1)</script> [link](javascript:alert(2))\n"
+        "<img src=x onerror=alert(3)> <iframe src='https://evil.example'></iframe>")
+    code = nbformat.v4.new_code_cell("show()")
+    code.outputs = [
+        display({"text/html": "<table><tr><td onclick=alert(4)>kept</td></tr></table>"
+                              "<script>alert(5)</script><svg><script>alert(6)</script></svg>"
+                              "<a href=' javascript:alert(7)'>a</a><form action=x></form>",
+                 "text/plain": "table"}, {"text/html": {"isolated": True}}),
+        display({"application/javascript": "alert(8)"}),
+        display({"image/svg+xml": "<svg onload=alert(9)></svg>", "text/plain": "<Figure>"}),
+        display({"image/png": 'AAAA"><script>alert(10)</script>'}),
+        display({"image/png": "iVBORw0KGgo="}, {"image/png": {"width": "1 onload=alert(11)"}}),
+        display({"text/markdown": "<script>alert(12)</script>\n\n**bold**"}),
+        display({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}),
+        nbformat.v4.new_output("stream", name="stdout", text="<script>alert(13)</script>"),
+    ]
+    code.metadata["tags"] = ['"><script>alert(14)</script>']
+    code.execution_count = 1
+    nb = nbformat.v4.new_notebook(cells=[markdown, code])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"x": "</script><script>alert(15)</script>"}, "version_major": 2,
+        "version_minor": 0}}
+    return nb
+
+
+def test_feedback_pages_run_nothing_that_a_student_wrote(tmp_path):
+    unsafe = render_feedback(hostile_outputs_notebook(), [], tmp_path)
+    assert len(active_content(unsafe)) >= 5, "the page check must see what nbconvert lets through"
+    page = render_feedback(hostile_outputs_notebook(), feedback_config({}), tmp_path)
+    assert active_content(page) == []
+    text = page.read_text()
+    body = text.split("<body>", 1)[1].lower()
+    assert not [word for word in ("<script", "onerror", "onclick", "onload", "javascript:",
+                                  "<iframe", "<form", "isolated") if word in body]
+    assert "<td>kept</td>" in text and "<strong>bold</strong>" in text, "formatting is kept"
+    assert "MathJax" in text.split("<body>")[0], "the course's own page chrome is kept"
+    assert "(a application/javascript output is not shown)" in html_text(page)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda s: s, lambda s: "  ".join(s.split(" ")), lambda s: s[::-1],
+    lambda s: codecs.encode(s, "rot13"),
+    lambda s: base64.b64encode(("x" * 7 + s + "\n").encode()).decode(),
+    lambda s: base64.encodebytes(("yy" + s).encode()).decode(),
+], ids=["plain", "spaced", "reversed", "rot13", "base64", "base64-wrapped"])
+def test_outputs_showing_a_hidden_line_are_redacted_in_any_encoding(tmp_path, encode):
+    hidden = "assert softmax(z_hidden)[0, 2] == 0.125"
+    test_cell = nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")
+    test_cell.metadata["nbgrader"] = {"grade": True, "grade_id": "softmax_hidden", "points": 1, "score": 0,
+                                      "locked": True, "solution": False}
+    test_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=encode(hidden)),
+                         nbformat.v4.new_output("error", ename="AssertionError",
+                                                evalue="softmax is wrong", traceback=[hidden])]
+    later = nbformat.v4.new_code_cell("print(stolen)")
+    later.outputs = [display({"text/plain": encode(hidden)}),
+                     nbformat.v4.new_output("stream", name="stdout", text="loss 0.125\n")]
+    nb = nbformat.v4.new_notebook(cells=[test_cell, later])
+    page = render_feedback(nb, feedback_config({"00_setup": [hidden]}), tmp_path)
+    text = html_text(page)
+    assert text.count(REDACTED) == 2 and "loss 0.125" in text
+    assert "AssertionError: softmax is wrong" in text
+    assert encode(hidden).strip() not in text and "z_hidden" not in text
+
+
+def test_redaction_without_configured_secrets_uses_the_notebooks_own_hidden_lines():
+    hidden = "assert softmax(z_hidden)[0, 2] == 0.125"
+    cell = nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=hidden[::-1])]
+    nb, _ = RedactSecrets().preprocess(nbformat.v4.new_notebook(cells=[cell]),
+                                       {"nbgrader": {"assignment": "other"}})
+    assert nb.cells[0].outputs[0].text == REDACTED + "\n"
 
 
 # ------------------------------------------------------------------------------ end to end
