@@ -44,7 +44,8 @@ class NotebookError(Exception):
 class Assignment:
     name: str
     notebook: str
-    timeout: int
+    timeout: int      # seconds a cell may run when graded
+    budget: int = 0   # seconds the whole notebook may run when graded (0: 10 x timeout)
 
     @property
     def source_notebook(self):
@@ -70,7 +71,8 @@ def load_course():
     """
     with open(COURSE_FILE, "rb") as f:
         entries = tomllib.load(f)["assignment"]
-    course = [Assignment(e["name"], e["notebook"], int(e["timeout"])) for e in entries]
+    course = [Assignment(e["name"], e["notebook"], int(e["timeout"]), int(e.get("budget", 0)))
+              for e in entries]
     only = [name for name in os.environ.get("COURSE_ONLY", "").split(",") if name]
     return [a for a in course if a.name in only] if only else course
 
@@ -340,7 +342,9 @@ class ScratchCourse:
     # worker sets it so that its nbgrader processes die with it (autograder/parallel.py).
     preexec = None
 
-    def __init__(self, root, db_url=None):
+    def __init__(self, root, db_url=None, sandbox="bwrap"):
+        """``sandbox``: "bwrap" (autograder/sandbox.py) or "none", which runs student code with
+        the grader's rights and is only for the course's own notebooks."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "gradebook.db"
@@ -351,6 +355,7 @@ class ScratchCourse:
             + "\n# Scratch course: everything below this folder, its own gradebook.\n"
             + f"c.CourseDirectory.root = {str(self.root)!r}\n"
             + f"c.CourseDirectory.db_url = {self.db_url!r}\n"
+            + f"c.GuardedExecute.sandbox = {sandbox!r}\n"
         )
 
     def nbgrader(self, *args, timeout=None):
@@ -443,12 +448,11 @@ class ScratchCourse:
         cell_timeout = timeout or assignment.timeout
         renamed = self.restore_notebook_names(assignment)
         self._started = time.time()
-        process = self.nbgrader(
-            "autograde", assignment.name, "--force", f"--Execute.timeout={cell_timeout}",
-        )
+        limits = [f"--Execute.timeout={cell_timeout}",
+                  f"--GuardedExecute.budget={assignment.budget or 10 * cell_timeout}"]
+        process = self.nbgrader("autograde", assignment.name, "--force", *limits)
         for student in self.ungraded(assignment):
-            self.nbgrader("autograde", assignment.name, "--force", f"--student={student}",
-                          f"--Execute.timeout={cell_timeout}")
+            self.nbgrader("autograde", assignment.name, "--force", f"--student={student}", *limits)
         process.renamed, process.ungraded = renamed, self.ungraded(assignment)
         return process
 

@@ -5,19 +5,22 @@
 
 1. judges cells by the gradebook's record, never by the submission's metadata: grade and
    solution flags, points and test cell sources are put back from the gradebook;
-2. runs the kernel sandboxed (autograder/sandbox.py): a memory limit, a wall-clock limit,
-   a clean environment and a fresh copy of ``utils/``, ``data/`` and ``models/`` written from
-   a snapshot taken before any submission ran, so one that rewrites them harms only itself;
-3. bounds time: a cell past its timeout is interrupted; a kernel that ignores the interrupt
-   or dies (``os._exit``, a segfault, the memory limit) is stopped, the cells it did not run
-   get an error saying why, and no test cell it did not run can score;
-4. verifies the test cells that can still score (no error in the kernel's run) in a second,
-   fresh sandboxed process (autograder/verify_cells.py) that restores trusted references
-   before each test and judges by exceptions only. A test cell scores only if both runs pass
-   it. A test that passed in both runs but wrote to stderr (nbgrader's rule gives such a
-   cell zero) keeps its points;
+2. runs the kernel in a bubblewrap sandbox (autograder/sandbox.py): no network, no other
+   process, no file of the grader's but a read-only snapshot of ``utils/``, ``data/`` and
+   ``models/`` taken before any submission ran, one scratch folder (a copy of the notebook's
+   folder, never copied back) and a private ``/tmp``; limits on memory, processes, file
+   size and output; it talks to the grader over Jupyter's ``ipc`` transport;
+3. bounds time: a cell past its timeout is interrupted, and the whole notebook has a budget
+   (``budget`` in course.toml) however many cells a student adds; a kernel that ignores the
+   interrupt, dies (``os._exit``, a segfault, the memory limit) or exhausts the budget is
+   stopped, and the cells it did not run get an error saying why;
+4. verifies every test cell that can still score in two fresh sandboxed processes
+   (autograder/verify_cells.py): the student's code runs in one, the test cell in the other,
+   which asks for the student's values and calls as plain data and decides. A test cell
+   scores only if both nbgrader's run and the verification pass it; one that passed both but
+   wrote to stderr (nbgrader's rule gives such a cell zero) keeps its points;
 5. removes from the outputs of the student's cells anything that contains the course's hidden
-   tests or solutions (read from disk by a submission, they would reach its feedback).
+   tests or solutions.
 """
 
 import ast
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async
@@ -42,78 +46,129 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode
 
+from autograder import sandbox
 from autograder.grading import secret_lines_in
+from autograder.verify_cells import bound_names, test_code
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SANDBOX_SCRIPT = HERE / "sandbox.py"
 VERIFY_SCRIPT = HERE / "verify_cells.py"
+COURSE_INSIDE = "/course"            # where the snapshot of shared files appears in a sandbox
+VERIFIER_INSIDE = "/grader/verify_cells.py"
 REDACTED = "[output removed by the grader: it contained the course's hidden tests or solutions]"
+# Variables of the grader's that a kernel may see: grading mode, quiet TensorFlow, and the
+# OpenBLAS settings some processors need to compute correctly. Nothing else crosses.
+PASSED_VARIABLES = ("RNN_COURSE_GRADING", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE",
+                    "OPENBLAS_L2_SIZE")
+KERNEL_THREADS = "RNN_COURSE_KERNEL_THREADS"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 _snapshot = None
 _snapshot_lock = threading.Lock()
 
 
 def trusted_snapshot(shared):
-    """{relative path: bytes} of the repository's files and folders that notebooks read,
-    taken once per grading process, before any submission's code has run."""
+    """A read-only folder holding the repository's files that notebooks read, written once per
+    grading process, before any submission's code has run."""
     global _snapshot
     with _snapshot_lock:
         if _snapshot is None:
-            _snapshot = {}
+            top = Path(tempfile.mkdtemp(prefix="rnn-course-snapshot-"))
             for name in shared:
-                top = ROOT / name
-                for path in sorted([top, *top.rglob("*")] if top.is_dir() else [top]):
-                    if path.is_file() and "__pycache__" not in path.parts:
-                        _snapshot[str(path.relative_to(ROOT))] = path.read_bytes()
+                source = ROOT / name
+                paths = [source, *source.rglob("*")] if source.is_dir() else [source]
+                for path in sorted(paths):
+                    if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
+                        target = top / path.relative_to(ROOT)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(path, target)
+            for path in [top, *top.rglob("*")]:
+                path.chmod(0o555 if path.is_dir() else 0o444)
+            _snapshot = top
         return _snapshot
 
 
-def make_sandbox(shared):
-    """Write a fresh read-only copy of the repository's shared files.
+def kernel_environment(home):
+    """The whole environment of a sandboxed process: built from nothing."""
+    env = {"PATH": f"{sys.prefix}/bin:/usr/bin:/bin", "HOME": home, "USER": "student",
+           "LOGNAME": "student", "LANG": "C.UTF-8", "PYTHONPATH": COURSE_INSIDE,
+           "RNN_COURSE_DATA": f"{COURSE_INSIDE}/data", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": f"{home}/.matplotlib",
+           "IPYTHONDIR": f"{home}/.ipython", "KERAS_HOME": f"{home}/.keras",
+           "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter"}
+    env.update({k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ})
+    threads = os.environ.get(KERNEL_THREADS, "")
+    if threads.isdigit() and int(threads) > 0:
+        env.update({k: threads for k in THREAD_VARIABLES})
+    return env
 
-    Returns (top folder to remove afterwards, the copy: PYTHONPATH of the sandboxed process).
+
+class GradingSandboxes:
+    """The scratch folders of one submission and the sandboxes built on them.
+
+    ``kernel(cwd)``: the kernel's sandbox, whose working directory ``cwd`` (the notebook's
+    folder) is a scratch copy of it; ``connection``: the folder of the kernel's ipc sockets;
+    ``verifier()``: a sandbox for a verification process.
     """
-    top = Path(tempfile.mkdtemp(prefix="rnn-course-sandbox-"))
-    course = top / "course"
-    course.mkdir()
-    for relative, content in trusted_snapshot(shared).items():
-        target = course / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    for path in sorted(course.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    course.chmod(0o555)
-    return top, course
 
+    def __init__(self, execute):
+        self.execute = execute
+        self.top = Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))
+        self.connection = self.top / "connection"
+        sandbox.make_writable(self.connection)
 
-def remove_sandbox(top):
-    for path in [top, *top.rglob("*")]:
-        if path.is_dir() and not path.is_symlink():
-            path.chmod(0o700)
-    shutil.rmtree(top, ignore_errors=True)
+    def _sandbox(self, writable, cwd):
+        execute = self.execute
+        snapshot = trusted_snapshot(execute.shared_paths)
+        return sandbox.Sandbox(
+            readonly={COURSE_INSIDE: str(snapshot), VERIFIER_INSIDE: str(VERIFY_SCRIPT)},
+            writable=writable, cwd=cwd, env=kernel_environment("/tmp"),
+            memory=execute.memory_limit, processes=execute.process_limit,
+            file_size=execute.file_size_limit)
 
+    def kernel(self, cwd):
+        scratch = self.top / "kernel-cwd"
+        sandbox.make_writable(scratch)
+        for path in Path(cwd).iterdir() if cwd and Path(cwd).is_dir() else []:
+            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+                shutil.copyfile(path, scratch / path.name)  # data a notebook reads beside it
+        inside = str(cwd) if cwd else "/tmp/home"
+        return self._sandbox({inside: str(scratch), str(self.connection): str(self.connection)},
+                             inside)
 
-def sandboxed(command, course, home, memory, wall):
-    """The command line that runs ``command`` through autograder/sandbox.py."""
-    return [
-        sys.executable, str(SANDBOX_SCRIPT), "--home", str(home), "--memory", str(memory),
-        "--wall", str(wall), "--env", f"PYTHONPATH={course}",
-        "--env", f"RNN_COURSE_DATA={course / 'data'}", "--", *command,
-    ]
+    def verifier(self, name):
+        scratch = self.top / name
+        sandbox.make_writable(scratch)
+        return self._sandbox({"/sandbox/work": str(scratch)}, "/sandbox/work")
+
+    def remove(self):
+        shutil.rmtree(self.top, ignore_errors=True)
 
 
 class SandboxedKernelSpecs(KernelSpecManager):
-    """Kernel specs whose command runs through the sandbox."""
+    """Kernel specs whose command runs in the sandbox, interrupted by a message (a signal
+    cannot cross the sandbox's pid namespace), with no environment of the grader's."""
 
     wrap = List([])
 
     def get_kernel_spec(self, kernel_name):
         spec = super().get_kernel_spec(kernel_name)
-        spec.argv = [*self.wrap, *spec.argv]
+        argv = [sys.executable if arg in ("python", "python3") else arg for arg in spec.argv]
+        spec.argv = [*self.wrap, *argv]
+        spec.interrupt_mode = "message"
+        spec.env = {}
         return spec
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose connection file the sandbox's user can read."""
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        os.chown(self.connection_file, *sandbox.owner_for_writable())
 
 
 def error_output(ename, evalue):
@@ -124,57 +179,74 @@ def error_output(ename, evalue):
 class GuardedExecute(Execute):
     """nbgrader's Execute with the defences listed in this module's docstring."""
 
+    sandbox = Enum(["bwrap", "none"], "bwrap",
+                   help="'none' runs student code with the grader's rights: only for the "
+                        "course's own notebooks").tag(config=True)
+    budget = Integer(600, help="seconds the whole notebook may run").tag(config=True)
     memory_limit = Integer(3 * 2**30, help="RLIMIT_DATA of a kernel, in bytes").tag(config=True)
+    process_limit = Integer(256, help="processes and threads of a kernel").tag(config=True)
+    file_size_limit = Integer(256 * 2**20, help="largest file a kernel may write").tag(config=True)
+    output_limit = Integer(16 * 2**20, help="bytes of output a notebook may produce").tag(config=True)
     grace = Integer(10, help="seconds an interrupted cell has to stop").tag(config=True)
-    verify = Bool(True, help="verify test cells in a fresh process").tag(config=True)
+    verify = Bool(True, help="verify test cells in fresh processes").tag(config=True)
     shared_paths = List(Unicode(), ["utils", "data", "models", "environment.yml",
                                      "requirements.txt"],
                         help="what the notebooks read from the repository").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources, retries=None):
         record = GradebookRecord(resources["nbgrader"], self.config)
         record.restore(nb)
-        code_cells = sum(c.cell_type == "code" for c in nb.cells)
-        self._wall = (self.timeout or 600) * (code_cells + 2) + 60
-        top, course = make_sandbox(self.shared_paths)
-        self._wrap = sandboxed([], course, top / "home", self.memory_limit, self._wall)
-        self._stopped = None
+        self._deadline = time.monotonic() + self.budget
+        self._stopped, self._output_bytes = None, 0
+        self._boxes = GradingSandboxes(self) if self.sandbox == "bwrap" else None
         try:
             nb, resources = super().preprocess(nb, resources, retries)
+            if self.verify:
+                self.verify_tests(nb, record)
         finally:
-            remove_sandbox(top)
-        if self.verify:
-            self.verify_tests(nb, record)
+            if self._boxes:
+                self._boxes.remove()
         record.redact_leaks(nb)
         return nb, resources
 
-    def verify_tests(self, nb, record):
-        """Re-run the notebook in a fresh sandboxed process, up to the last test cell that can
-        still score, and fail every test cell the verification does not pass."""
-        open_tests = [i for i, c in enumerate(nb.cells) if record.is_test(c)
-                      and not any(o.output_type == "error" for o in c.outputs)]
-        if not open_tests:
-            return
-        top, course = make_sandbox(self.shared_paths)
-        try:
-            verification = Verification(
-                record.verification_request(nb, last=open_tests[-1]),
-                sandboxed([sys.executable, str(VERIFY_SCRIPT)], course, top / "home",
-                          self.memory_limit, self._wall),
-                self.timeout or 600, self.grace)
-            verification.run()
-        finally:
-            remove_sandbox(top)
-        apply_verdicts(nb, record, verification.verdicts, verification.problem)
-
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        km.kernel_spec_manager = SandboxedKernelSpecs(wrap=self._wrap)
+        if self._boxes:
+            cwd = self.resources.get("metadata", {}).get("path")
+            box = self._boxes.kernel(cwd)
+            km.kernel_spec_manager = SandboxedKernelSpecs(wrap=["env", "-i", *box.command([])])
+            km.transport = "ipc"
+            km.ip = str(self._boxes.connection / "kernel")
+            km.connection_file = str(self._boxes.connection / "kernel.json")
         return km
+
+    def _get_timeout(self, cell):
+        """The cell's timeout, cut to what is left of the notebook's budget."""
+        left = max(1, int(self._deadline - time.monotonic()))
+        return min(super()._get_timeout(cell) or left, left)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep outputs until the notebook has produced ``output_limit`` bytes, then drop them."""
+        self._output_bytes += len(json.dumps(msg.get("content", {}), default=str))
+        if self._output_bytes <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if not getattr(self, "_output_cut", None) == cell_index:
+            self._output_cut = cell_index
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"[more output removed: the notebook printed over {self.output_limit} bytes]\n")))
+        return None
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if not self._stopped and time.monotonic() >= self._deadline:
+            self._stopped = (f"the notebook used up its time budget of {self.budget}s "
+                             "(course.toml), so the kernel was stopped")
+            self._shutdown()
         if self._stopped:
             cell.outputs = [error_output("NotRun", f"this cell was not run: {self._stopped}")]
             return cell, resources
@@ -186,12 +258,15 @@ class GuardedExecute(Execute):
                          else f"the kernel stopped answering ({type(err).__name__})")
                 self._stopped = (f"{cause} while running cell {index}: os._exit, a crash, more "
                                  "memory than the grader allows, or a broken kernel")
-            try:
-                run_sync(self.km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001,S110  (already gone)
-                pass
+            self._shutdown()
             cell.outputs.append(error_output("KernelStopped", self._stopped))
             return cell, resources
+
+    def _shutdown(self):
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001,S110  (already gone)
+            pass
 
     async def _async_handle_timeout(self, timeout, cell=None):
         reply = await super()._async_handle_timeout(timeout, cell)
@@ -202,6 +277,27 @@ class GuardedExecute(Execute):
                              "interrupt, so the kernel was stopped")
             await ensure_async(self.km.shutdown_kernel(now=True))
         return reply
+
+    def verify_tests(self, nb, record):
+        """Re-run the notebook, up to the last test cell that can still score, with the student's
+        code and the tests in separate fresh processes; fail every test cell the verification
+        does not pass."""
+        open_tests = [i for i, c in enumerate(nb.cells) if record.is_test(c)
+                      and not any(o.output_type == "error" for o in c.outputs)]
+        if not open_tests:
+            return
+        request = record.verification_request(nb, last=open_tests[-1])
+        if self._boxes:
+            student = ["env", "-i", *self._boxes.verifier("student").command([])]
+            judge = ["env", "-i", *self._boxes.verifier("judge").command([])]
+            script = VERIFIER_INSIDE
+        else:
+            student = judge = []
+            script = str(VERIFY_SCRIPT)
+        verification = Verification(request, student, judge, script, self.timeout or 600,
+                                    self.grace, self.budget)
+        verification.run()
+        apply_verdicts(nb, record, verification.verdicts, verification.problem)
 
 
 class RestoreGradeFlags(NbGraderPreprocessor):
@@ -255,17 +351,24 @@ class GradebookRecord:
                 cell.source = source
 
     def verification_request(self, nb, last):
-        """What verify_cells.py runs: the code cells up to cell ``last``, and the course's
-        imports."""
+        """What verify_cells.py runs: the code cells up to cell ``last``, and the names the
+        course's own imports bind (``np`` -> numpy), less those a student's answer cell
+        binds: a student's own helper called ``softmax`` stays theirs."""
         cells = [[i, "test" if self.is_test(c) else "code", c.source]
                  for i, c in enumerate(nb.cells[: last + 1]) if c.cell_type == "code"]
-        imports, bindings = set(), {}
+        answered = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and self.grade_id(cell) in self.solutions:
+                try:
+                    answered |= bound_names(test_code(cell.source))
+                except SyntaxError:
+                    pass
+        bindings = {}
         for source, trusted_names in self._trusted_sources():
             for module, name, attribute in import_statements(source):
-                imports.add(module)
-                if trusted_names:
+                if trusted_names and name not in answered:
                     bindings[name] = (module, attribute)
-        return {"imports": sorted(imports), "bindings": bindings, "cells": cells}
+        return {"bindings": bindings, "cells": cells}
 
     def _trusted_sources(self):
         """(source, whether its imports bind trusted names) of the course's own cells."""
@@ -329,52 +432,75 @@ def import_statements(source):
 
 
 class Verification:
-    """Runs autograder/verify_cells.py on a notebook.
+    """Runs autograder/verify_cells.py: the student's process and the judge, joined by pipes.
 
-    ``verdicts`` maps each test cell index the verifier finished to (passed, message);
-    ``problem`` says why verification stopped early (a dead or stopped process) and applies
-    to every test cell without a verdict.
+    ``verdicts`` maps each test cell index the judge finished to (passed, message);
+    ``problem`` says why verification stopped early (a cell that ignored the interrupt, a
+    dead process, the budget) and applies to every test cell without a verdict.
     """
 
-    def __init__(self, request, command, timeout, grace):
-        self.request, self.command, self.timeout, self.grace = request, command, timeout, grace
+    def __init__(self, request, student, judge, script, timeout, grace, budget):
+        self.request, self.timeout, self.grace = request, timeout, grace
+        self.student_prefix, self.judge_prefix, self.script = student, judge, script
+        self.deadline = time.monotonic() + budget
         self.verdicts, self.problem = {}, None
 
     def run(self):
-        expected = [index for index, _, _ in self.request["cells"]]
-        tests = {index for index, kind, _ in self.request["cells"] if kind == "test"}
+        to_student, from_judge = os.pipe()      # judge -> student
+        to_judge, from_student = os.pipe()      # student -> judge
+        control_read, control = os.pipe()        # grader -> student: interrupt
+        processes = []
         try:
-            process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            student = subprocess.Popen(
+                [*self.student_prefix, sys.executable, self.script, "student", str(control_read)],
+                stdin=to_student, stdout=from_student, stderr=subprocess.DEVNULL,
+                pass_fds=(control_read,), start_new_session=True)
+            processes.append(student)
+            judge = subprocess.Popen(
+                [*self.judge_prefix, sys.executable, self.script, "judge", str(to_judge),
+                 str(from_judge)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                pass_fds=(to_judge, from_judge), start_new_session=True)
+            processes.append(judge)
         except OSError as err:
-            self.problem = f"the verification process could not start ({err})"
+            self.problem = f"the verification processes could not start ({err})"
             return
-        try:
-            process.stdin.write(json.dumps(self.request).encode())
-            process.stdin.close()
-            reader = LineReader(process.stdout.fileno())
-            for index in expected:
-                line = reader.line(self.timeout)
-                if line is None:  # past the time limit: interrupt, then give up
-                    _signal_group(process, signal.SIGINT)
-                    line = reader.line(self.grace)
-                if line is None:
-                    self.problem = (f"not verified: the verification run of cell {index} did "
-                                    "not finish in time or the process died")
-                    return
-                parsed = parse_reply(line)
-                if parsed is None or parsed[0] != index:
-                    self.verdicts, self.problem = {}, "the verification run was tampered with"
-                    return
-                if index in tests:
-                    self.verdicts[index] = parsed[1:]
-            if reader.line(self.grace, allow_eof=True) is not None or process.wait(self.grace):
-                self.verdicts, self.problem = {}, "the verification run was tampered with"
-        except (OSError, subprocess.TimeoutExpired, ValueError) as err:
-            self.verdicts, self.problem = {}, f"the verification run failed ({err})"
         finally:
-            _signal_group(process, signal.SIGKILL)
-            process.wait()
+            for fd in (to_student, from_judge, to_judge, from_student, control_read):
+                os.close(fd)
+        try:
+            judge.stdin.write(json.dumps(self.request).encode())
+            judge.stdin.close()
+            self._follow(LineReader(judge.stdout.fileno()), control)
+        except (OSError, ValueError) as err:
+            self.problem = f"the verification run failed ({err})"
+        finally:
+            os.close(control)
+            for process in processes:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+
+    def _follow(self, reader, control):
+        """Read the judge's lines; interrupt a student cell that runs past its time."""
+        tests = {index for index, kind, _ in self.request["cells"] if kind == "test"}
+        current = None
+        while len(self.verdicts) < len(tests):
+            left = self.deadline - time.monotonic()
+            line = reader.line(max(0.1, min(self.timeout, left)))
+            if line is None and current is not None and left > 0:
+                os.write(control, b"i")  # like Jupyter's interrupt: the cell gets KeyboardInterrupt
+                line = reader.line(self.grace)
+            if line is None:
+                self.problem = (f"not verified: the verification run of cell {current} did not "
+                                "finish in time (an interrupt was ignored or the budget ran "
+                                "out) or its process died")
+                return
+            message = json.loads(line)
+            if "cell" in message:
+                current = message["cell"]
+            elif message.get("index") in tests:
+                self.verdicts[message["index"]] = (bool(message["passed"]),
+                                                   str(message["message"]))
 
 
 def _signal_group(process, signum):
@@ -384,25 +510,13 @@ def _signal_group(process, signum):
         pass
 
 
-def parse_reply(line):
-    """(index, passed, message) from ``<index> <1|0> <hex>``, or None if malformed."""
-    parts = line.split(" ")
-    if len(parts) != 3 or parts[1] not in ("0", "1") or not parts[0].isdigit():
-        return None
-    try:
-        message = bytes.fromhex(parts[2]).decode("utf-8", "replace")
-    except ValueError:
-        return None
-    return int(parts[0]), parts[1] == "1", message
-
-
 class LineReader:
     """Reads newline-terminated lines from a pipe with a time limit per line."""
 
     def __init__(self, fd):
         self.fd, self.buffer, self.eof = fd, b"", False
 
-    def line(self, timeout, allow_eof=False):
+    def line(self, timeout):
         """Next line (str), or None on timeout or end of file."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
@@ -417,7 +531,7 @@ class LineReader:
                 if len(self.buffer) > 2**20:
                     raise ValueError("the verification process wrote too much")
         line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode("ascii", "replace")
+        return line.decode("utf-8", "replace")
 
 
 def apply_verdicts(nb, record, verdicts, problem):
@@ -436,4 +550,5 @@ def apply_verdicts(nb, record, verdicts, problem):
             # first, so that nbgrader's scoring (first error or result wins) sees it
             cell.outputs.insert(0, error_output(
                 "VerificationFailed",
-                f"this test fails when the notebook is re-run in a fresh process: {message}"))
+                "this test passed in the graded run but fails when the notebook is run again "
+                f"from the top in a fresh process, as `python check.py` does: {message}"))

@@ -1,122 +1,152 @@
-"""Run one command (a Jupyter kernel, the verifier) as a sandboxed student process.
+"""The sandbox of every process that runs or renders student code: bubblewrap (``bwrap``).
 
-    python sandbox.py --home DIR --memory BYTES --wall SECONDS [--env NAME=VALUE]... \
-        -- COMMAND ARG...
+``Sandbox(...).command(argv)`` returns the command line that runs ``argv`` confined:
 
-Started by the grader (autograder/guarded.py) for every kernel and every verification run.
-It is a script with no imports outside the standard library, so it can run before anything
-of the course is importable. The command gets:
+- **namespaces**: new user, pid, network, ipc and uts namespaces, and its own mounts. Inside,
+  the process is uid 1000 without capabilities, sees only its own processes (a daemon it
+  forks dies with it: when the sandbox's first process ends, the kernel kills the rest), has
+  no network but loopback, and dies with the grader (``--die-with-parent``);
+- **files**: an empty root with read-only binds of the system (``/usr``), the interpreter,
+  the virtual environment and whatever the caller lists in ``readonly`` (a snapshot of the
+  course's shared files, say); ``writable`` binds (one scratch folder) and a private ``/tmp``
+  of bounded size. Nothing else exists inside: not the repository, ``source/``, the grading
+  folder, the gradebook, other submissions or the grader's home;
+- **environment**: built from nothing (``--clearenv``), then only ``env``;
+- **limits**: set inside the user namespace with ``prlimit``, so that they count this
+  sandbox's processes only: process count, data memory, file size, open files, no core files.
 
-- limits: RLIMIT_DATA (heap and anonymous memory; RLIMIT_AS would break TensorFlow, which
-  reserves far more address space than it uses), no core files, a file size cap, and a
-  wall-clock limit after which this supervisor kills it;
-- a clean environment: only the variables named here and a few harmless ones, with HOME and
-  the caches of matplotlib, IPython and Keras in ``--home``;
-- no new privileges, but none taken away either: it runs as the grader's user (see
-  autograder/README.md for what that leaves open).
-
-The supervisor stays the parent: a kernel manager that signals or kills the process group
-reaches the command, and the command dies with its supervisor (PR_SET_PDEATHSIG).
+When the grader runs as root (the course's containers, CI), bwrap first mounts as root, then
+``setpriv`` drops to ``nobody`` before a second bwrap creates the user namespace: a process
+that is root outside is exempt from the process limit, and files under ``/root`` (where
+pyenv keeps the interpreter) could not be bound by an unprivileged bwrap. A grader that is an
+ordinary user needs the single, unprivileged bwrap.
 """
 
-import argparse
-import ctypes
 import os
-import resource
-import signal
+import shutil
 import sys
-import time
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OMP_NUM_THREADS")
-KEPT_PREFIXES = ("RNN_COURSE_", "TF_", "NBGRADER_", "JPY_")
-FILE_SIZE_LIMIT = 2 * 2**30
-PR_SET_PDEATHSIG = 1
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", required=True, help="the command's HOME (created)")
-    parser.add_argument("--memory", type=int, required=True, help="RLIMIT_DATA in bytes")
-    parser.add_argument("--wall", type=float, required=True, help="seconds before it is killed")
-    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE to set")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    if args.command[:1] == ["--"]:
-        args.command = args.command[1:]
-    if not args.command:
-        parser.error("no command given")
-    return args
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: "
+                "`dnf install bubblewrap`, Arch: `pacman -S bubblewrap`)")
+UID_INSIDE = 1000
+UNPRIVILEGED_OUTSIDE = 65534  # nobody: the uid sandboxes run as when the grader is root
+SYSTEM_FILES = ("/usr", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
+MERGED_USR = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 
 
-def clean_environment(home, extra):
-    """Return the command's environment: kept variables, HOME and caches, then ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if k in KEPT_VARIABLES or k.startswith(KEPT_PREFIXES)}
-    env.update(HOME=home, MPLCONFIGDIR=os.path.join(home, ".matplotlib"),
-               IPYTHONDIR=os.path.join(home, ".ipython"), KERAS_HOME=os.path.join(home, ".keras"),
-               PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1")
-    for item in extra:
-        name, _, value = item.partition("=")
-        env[name] = value
-    return env
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or cannot create namespaces here."""
 
 
-def limit_resources(memory):
-    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+def bwrap_path():
+    """Path of bwrap, or raise SandboxUnavailable saying how to install it."""
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+    return path
 
 
-def die_with_parent(parent_pid):
-    """Ask the kernel to SIGKILL this process when its supervisor dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the supervisor died before prctl took effect
-        os._exit(1)
+def interpreter_paths():
+    """The folders the sandboxed Python needs: the virtual environment and its base install."""
+    return sorted({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)})
 
 
-def run_child(args, env):
-    limit_resources(args.memory)
-    die_with_parent(os.getppid())
-    os.execvpe(args.command[0], args.command, env)
+@dataclass
+class Sandbox:
+    """What one sandboxed process may see and use.
+
+    - readonly, writable: {path inside: path outside} binds, read-only or writable
+    - cwd: the working directory inside
+    - env: the whole environment inside
+    - memory: RLIMIT_DATA in bytes (RLIMIT_AS would break TensorFlow, which reserves far more
+      address space than it uses)
+    - processes: RLIMIT_NPROC, counted in this sandbox only
+    - file_size: RLIMIT_FSIZE in bytes; tmp_size: bytes of the private /tmp
+    """
+    readonly: dict = field(default_factory=dict)
+    writable: dict = field(default_factory=dict)
+    cwd: str = "/tmp"
+    env: dict = field(default_factory=dict)
+    memory: int = 3 * 2**30
+    processes: int = 256
+    file_size: int = 256 * 2**20
+    open_files: int = 1024
+    tmp_size: int = 512 * 2**20
+
+    def mounts(self):
+        """bwrap arguments for the file system. bwrap applies them in order: the private /tmp
+        comes first, so that binds below /tmp (a scratch folder, a clone in /tmp) stay visible."""
+        readonly = {path: path for path in (*SYSTEM_FILES, *interpreter_paths())
+                    if os.path.exists(path)}
+        readonly.update(self.readonly)
+        args = ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(self.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
+        targets = [*readonly, *self.writable, self.cwd]
+        parents = sorted({str(p) for t in targets for p in PurePosixPath(t).parents
+                          if str(p) not in ("/", "/tmp", "/proc", "/dev")})
+        for parent in parents:  # 0755: bwrap would copy the mode of /root (0700)
+            args += ["--perms", "0755", "--dir", parent]
+        for link, target in MERGED_USR.items():
+            if os.path.islink(link):
+                args += ["--symlink", target, link]
+        for inside, outside in sorted(readonly.items()):
+            args += ["--ro-bind", outside, inside]
+        for inside, outside in sorted(self.writable.items()):
+            args += ["--bind", outside, inside]
+        return args
+
+    def limits(self):
+        """prlimit's command prefix, run inside the user namespace."""
+        return ["prlimit", f"--nproc={self.processes}", f"--data={self.memory}",
+                f"--fsize={self.file_size}", f"--nofile={self.open_files}", "--core=0", "--"]
+
+    def command(self, argv):
+        """The command line that runs ``argv`` in this sandbox (start it with an empty
+        environment, e.g. ``subprocess.Popen(..., env={})``)."""
+        bwrap = bwrap_path()
+        common = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+                  "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                  "--hostname", "sandbox", *self.mounts(), "--chdir", self.cwd, "--clearenv"]
+        for name, value in sorted(self.env.items()):
+            common += ["--setenv", name, str(value)]
+        user_namespace = ["--unshare-user", "--uid", str(UID_INSIDE), "--gid", str(UID_INSIDE),
+                          "--disable-userns"]
+        if os.geteuid() != 0:
+            return [bwrap, *common, *user_namespace, "--", *self.limits(), *argv]
+        drop = ["setpriv", f"--reuid={UNPRIVILEGED_OUTSIDE}", f"--regid={UNPRIVILEGED_OUTSIDE}",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        inner = [bwrap, "--die-with-parent", *user_namespace, "--bind", "/", "/",
+                 "--dev", "/dev", "--chdir", self.cwd]
+        return [bwrap, *common, "--", *drop, "--", *inner, "--", *self.limits(), *argv]
 
 
-def supervise(child, wall):
-    """Wait for ``child``; kill it after ``wall`` seconds. Return its exit status."""
-    def forward(signum, _frame):
-        try:
-            os.kill(child, signum)
-        except ProcessLookupError:
-            pass
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process group's SIGINT reaches the child
-    deadline = time.monotonic() + wall
-    while True:
-        pid, status = os.waitpid(child, os.WNOHANG)
-        if pid:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-            return -signal.SIGKILL
-        time.sleep(0.05)
+def owner_for_writable():
+    """(uid, gid) that must own a writable folder so that the sandbox can write to it."""
+    if os.geteuid() == 0:
+        return UNPRIVILEGED_OUTSIDE, UNPRIVILEGED_OUTSIDE
+    return os.geteuid(), os.getegid()
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    os.makedirs(args.home, mode=0o700, exist_ok=True)
-    env = clean_environment(args.home, args.env)
-    child = os.fork()
-    if child == 0:
-        try:
-            run_child(args, env)
-        except BaseException as err:  # noqa: BLE001  (report why the command could not start)
-            print(f"sandbox: cannot start {args.command[0]}: {err}", file=sys.stderr)
-        os._exit(127)
-    code = supervise(child, args.wall)
-    sys.exit(code if code >= 0 else 128 - code)
+def make_writable(path):
+    """Hand folder ``path`` (created if needed) to the sandbox's user."""
+    os.makedirs(path, exist_ok=True)
+    uid, gid = owner_for_writable()
+    os.chown(path, uid, gid)
+    os.chmod(path, 0o700)
 
 
-if __name__ == "__main__":
-    main()
+def check_available():
+    """Raise SandboxUnavailable unless a trivial command runs in the sandbox."""
+    import subprocess
+
+    try:
+        result = subprocess.run(Sandbox().command(["true"]), env={}, capture_output=True,
+                                text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise SandboxUnavailable(f"bwrap could not run: {err}") from None
+    if result.returncode != 0:
+        raise SandboxUnavailable(
+            "bwrap cannot create its namespaces here (user namespaces disabled?): "
+            + result.stderr.strip()[-500:])
