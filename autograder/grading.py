@@ -347,6 +347,7 @@ class ScratchCourse:
         the grader's rights and is only for the course's own notebooks."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.sandbox = sandbox
         self.db_path = self.root / "gradebook.db"
         self.db_url = db_url or f"sqlite:///{self.db_path}"
         config = (ROOT / "nbgrader_config.py").read_text()
@@ -372,6 +373,34 @@ class ScratchCourse:
             cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
             preexec_fn=self.preexec,
         )
+
+    def generate_feedback(self, assignment):
+        """Run nbgrader generate_feedback; return the CompletedProcess (never raises).
+
+        It renders what student code printed, so with a sandbox it runs in one too: the course
+        folder read-only but for ``feedback/``, the repository's ``autograder/`` (for the
+        feedback preprocessors) and nothing else of the repository, no network. That needs the
+        gradebook in the course folder (sqlite); a shared database is rendered unsandboxed.
+        """
+        args = ("generate_feedback", assignment.name, "--force")
+        if self.sandbox != "bwrap" or not self.db_url.startswith("sqlite:"):
+            return self.nbgrader(*args)
+        from autograder import sandbox
+
+        feedback = self.root / "feedback"
+        sandbox.make_writable(feedback)
+        for path in (self.root / "feedback").rglob("*"):
+            os.chown(path, *sandbox.owner_for_writable())
+        home = "/tmp"
+        box = sandbox.Sandbox(
+            readonly={str(self.root): str(self.root), str(ROOT / "autograder"): str(ROOT / "autograder")},
+            writable={str(feedback): str(feedback)}, cwd=str(self.root),
+            env={"PATH": f"{sys.prefix}/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+                 "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+                 "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter", "IPYTHONDIR": f"{home}/.ipython"})
+        return subprocess.run(
+            ["env", "-i", *box.command([sys.executable, "-m", "nbgrader", *args])],
+            cwd=self.root, capture_output=True, text=True, preexec_fn=self.preexec)
 
     def _run(self, *args):
         result = self.nbgrader(*args)
@@ -507,9 +536,11 @@ def self_grade(assignment, workdir, mutants=(), alternates=()):
     ``untouched`` (the release as students receive it), one per mutant and one per
     alternate (the reference with some solution cells written in another style).
 
+    These are the course's own notebooks, so without bubblewrap they are graded unsandboxed.
+
     Returns (course, release_dir, scores, autograde_process).
     """
-    course = ScratchCourse(workdir)
+    course = ScratchCourse(workdir, sandbox="bwrap" if shutil.which("bwrap") else "none")
     release_dir = course.generate(assignment)
     release_nb = course.release_notebook(assignment)
     reference = fill_solutions(release_nb, read_notebook(assignment.source_notebook))
