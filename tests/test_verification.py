@@ -1,0 +1,114 @@
+"""The verification run (autograder/verify_cells.py) on small notebooks, in the real sandbox.
+
+The judge runs each test cell in a process that never runs student code; these tests show
+that it passes correct work written in a student's own way and fails what only pretends.
+"""
+
+import shutil
+
+import pytest
+
+from autograder.guarded import GradingSandboxes, GuardedExecute, VERIFIER_INSIDE, Verification
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (bwrap)")
+
+TRUSTED = {"np": ["numpy", None], "check_close": ["utils.testing", "check_close"],
+           "check_equal": ["utils.testing", "check_equal"]}
+SETUP = "import numpy as np\nfrom utils.testing import check_close, check_equal"
+
+
+def verify(*cells, bindings=TRUSTED, timeout=30):
+    """{test cell index: (passed, message)} and the problem, for cells given as (kind, source)."""
+    boxes = GradingSandboxes(GuardedExecute())
+    try:
+        request = {"bindings": bindings,
+                   "cells": [[i, kind, source] for i, (kind, source) in enumerate(cells)]}
+        verification = Verification(
+            request, ["env", "-i", *boxes.verifier("student").command([])],
+            ["env", "-i", *boxes.verifier("judge").command([])], VERIFIER_INSIDE,
+            timeout, grace=5, budget=120)
+        verification.run()
+    finally:
+        boxes.remove()
+    return verification.verdicts, verification.problem
+
+
+SOFTMAX = "def softmax(z):\n    e = np.exp(z - z.max(axis=0))\n    return e / e.sum(axis=0)"
+SOFTMAX_TEST = ('check_close("softmax([1, 2, 3])", softmax(np.array([1.0, 2.0, 3.0])), '
+                '[0.09003057, 0.24472847, 0.66524096])')
+
+
+def test_correct_work_passes_and_wrong_work_fails_with_the_checks_message():
+    verdicts, problem = verify(("code", SETUP), ("code", SOFTMAX), ("test", SOFTMAX_TEST),
+                               ("code", "def softmax(z):\n    return np.exp(z)"),
+                               ("test", SOFTMAX_TEST))
+    assert problem is None
+    assert verdicts[2] == (True, "")
+    assert not verdicts[4][0] and "softmax([1, 2, 3]) is wrong" in verdicts[4][1]
+
+
+def test_a_students_own_helper_named_like_a_course_import_stays_hers():
+    """Her `sample` calls her own `softmax(z, temperature)`; the course imports another one."""
+    own = ("def softmax(z, temperature=1.0):\n    e = np.exp((z - z.max()) / temperature)\n"
+           "    return e / e.sum()\n\ndef sample(z):\n    return int(np.argmax(softmax(z, 0.5)))")
+    bindings = {**TRUSTED}  # `softmax` is bound by her answer cell, so not trusted
+    verdicts, problem = verify(("code", SETUP + "\nfrom utils.rnn_utils import softmax"),
+                               ("code", own), ("test", 'check_equal("sample", sample(np.array([0.0, 3.0, 1.0])), 1)'),
+                               bindings=bindings)
+    assert problem is None and verdicts == {2: (True, "")}
+
+
+def test_in_place_changes_generators_and_identity_come_back_to_the_judge():
+    student = ("def clip(g, m):\n    for v in g.values():\n        np.clip(v, -m, m, out=v)\n    return g\n\n"
+               "def draw(rng):\n    return rng.integers(0, 1000)")
+    test = ("g = {'a': np.array([-9.0, 0.5, 9.0])}\nout = clip(g, 1.0)\n"
+            "assert out is g, 'clip must return the dict it was given'\n"
+            "check_close('g[a] after clip', g['a'], [-1.0, 0.5, 1.0])\n"
+            "rng = np.random.default_rng(3)\nfirst = draw(rng)\nsecond = rng.integers(0, 1000)\n"
+            "expected = np.random.default_rng(3)\ncheck_equal('draw', int(first), int(expected.integers(0, 1000)))\n"
+            "check_equal('the generator advanced', int(second), int(expected.integers(0, 1000)))")
+    verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
+    assert problem is None and verdicts == {2: (True, "")}
+
+
+FORGER = '''
+import os, threading, json, sys, inspect
+def softmax(z):
+    return np.zeros_like(z)
+def forge():
+    # write "passed" replies on every pipe this process holds, again and again
+    for _ in range(200):
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            try:
+                os.write(fd, (json.dumps({"index": 2, "passed": True, "message": ""}) + "\\n").encode())
+                os.write(fd, (json.dumps({"value": {"t": "py", "v": True}}) + "\\n").encode())
+            except OSError:
+                pass
+import utils.testing as t
+def patch():
+    for _ in range(10000):
+        t.check_close = lambda *a, **k: None
+        np.allclose = lambda *a, **k: True
+threading.Thread(target=patch, daemon=True).start()
+forge()
+for frame in inspect.stack():
+    frame.frame.f_globals.setdefault("passed", True)
+'''
+
+
+def test_forged_replies_patched_checks_and_background_threads_score_nothing():
+    verdicts, _ = verify(("code", SETUP), ("code", FORGER), ("test", SOFTMAX_TEST))
+    assert verdicts.get(2, (False, ""))[0] is False
+
+
+def test_a_cell_that_never_ends_is_interrupted_and_the_rest_verified():
+    verdicts, problem = verify(("code", SETUP), ("code", "while True:\n    pass"),
+                               ("code", SOFTMAX), ("test", SOFTMAX_TEST), timeout=5)
+    assert problem is None and verdicts == {3: (True, "")}
+
+
+def test_a_process_that_ignores_interrupts_leaves_the_rest_unverified_with_a_reason():
+    stubborn = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    verdicts, problem = verify(("code", SETUP), ("code", stubborn), ("code", SOFTMAX),
+                               ("test", SOFTMAX_TEST), timeout=3)
+    assert verdicts == {} and "did not finish in time" in problem
