@@ -143,6 +143,82 @@ def test_missing_and_renamed_notebooks_are_reported_by_name():
         f"restore {folder}/{assignment.notebook})"]
 
 
+def repo_with_links(path, links, files=()):
+    """A git repo whose one commit holds ``links`` ({path: target}) and ``files``."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    for name in files:
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("{}")
+    for name, target in links.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, path / name)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "links")
+    return path
+
+
+def test_committed_symbolic_links_are_reported_never_followed(tmp_path):
+    assignment = get_assignment(ASSIGNMENT_IDS[0])
+    notebook = f"assignments/{assignment.name}/{assignment.notebook}"
+    secret = tmp_path / "instructor-secret.txt"
+    secret.write_text("hidden tests")
+    roster = collect.Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
+    repos = [repo_with_links(tmp_path / "rnn-course-ann", {notebook: str(secret)}),
+             repo_with_links(tmp_path / "rnn-course-ben",
+                             {f"assignments/{assignment.name}": str(tmp_path)})]
+    problems = []
+    matched = collect.match_clones(repos, roster, problems)
+    assert collect.find_notebook(matched["ann"], assignment, problems) is None
+    assert collect.find_notebook(matched["ben"], assignment, problems) is None
+    assert problems == [
+        f"rnn-course-ann (ann): {notebook} is a symbolic link in the graded commit, not a "
+        "notebook (not followed, not graded: commit the notebook itself)",
+        f"rnn-course-ben (ben): assignments/{assignment.name} is a symbolic link in the graded "
+        f"commit (not followed): {notebook} is missing"]
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        matched["ann"].read(notebook)
+
+
+@pytest.mark.parametrize("link", ["feedback", "feedback/{name}", "feedback/{name}/{page}"])
+def test_feedback_is_never_written_through_a_symbolic_link(tmp_path, link):
+    assignment = get_assignment(ASSIGNMENT_IDS[0])
+    page = Path(assignment.notebook).with_suffix(".html").name
+    course = type("Course", (), {"root": tmp_path / "grading"})
+    (course.root / "feedback" / "ann" / assignment.name).mkdir(parents=True)
+    (course.root / "feedback" / "ann" / assignment.name / page).write_text("<p>5/5</p>")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link = link.format(name=assignment.name, page=page)
+    parents = [f"feedback/{assignment.name}"] if link.count("/") == 2 else []
+    repo = repo_with_links(tmp_path / "rnn-course-ann", {link: str(outside)},
+                           files=[f"{p}/keep.txt" for p in parents])
+    clone = collect.Clone(repo, "ann", git(repo, "rev-parse", "HEAD").strip())
+    problems = []
+    collect.return_feedback(course, assignment, clone, problems)
+    assert list(outside.iterdir()) == [] and len(problems) == 1, problems
+    assert f"{link} is a symbolic link" in problems[0] and "not returned" in problems[0]
+    assert git(repo, "log", "--format=%s").split("\n")[0] == "links"
+
+
+def test_feedback_is_committed_to_a_plain_clone(tmp_path):
+    assignment = get_assignment(ASSIGNMENT_IDS[0])
+    page = Path(assignment.notebook).with_suffix(".html").name
+    course = type("Course", (), {"root": tmp_path / "grading"})
+    (course.root / "feedback" / "ann" / assignment.name).mkdir(parents=True)
+    (course.root / "feedback" / "ann" / assignment.name / page).write_text("<p>5/5</p>")
+    repo = repo_with_links(tmp_path / "rnn-course-ann", {}, files=[".gitignore"])
+    (repo / ".gitignore").write_text("feedback/\n")  # a student's ignore rule changes nothing
+    clone = collect.Clone(repo, "ann", git(repo, "rev-parse", "HEAD").strip())
+    problems = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in GIT_ENV.items():
+            patch.setenv(name, value)
+        collect.return_feedback(course, assignment, clone, problems)
+    assert problems == []
+    assert git(repo, "show", f"HEAD:feedback/{assignment.name}/{page}") == "<p>5/5</p>"
+
+
 def test_feedback_preprocessor_hides_hidden_code_and_tracebacks():
     cell = nbformat.v4.new_code_cell(
         "# Hidden tests: values.\n### BEGIN HIDDEN TESTS\nsecret = 41\nassert f(1) == secret\n"
