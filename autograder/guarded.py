@@ -49,6 +49,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Enum, Integer, List, Unicode
 
 from autograder import sandbox
+from autograder.feedback import BEGIN_HIDDEN, hide_hidden_block
 from autograder.grading import secret_lines_in
 from autograder.verify_cells import bound_names, test_code
 
@@ -203,10 +204,19 @@ class GuardedExecute(Execute):
         self._deadline = time.monotonic() + self.budget
         self._stopped, self._output_bytes = None, 0
         self._boxes = GradingSandboxes(self) if self.sandbox == "bwrap" else None
+        # The kernel runs student code: it never gets the hidden tests (a student's function
+        # could read them from the kernel's history or frames and print them). The judge runs
+        # them in full (verify_tests).
+        hidden = {i: c.source for i, c in enumerate(nb.cells)
+                  if self.verify and record.is_test(c) and BEGIN_HIDDEN in c.source}
+        for index in hidden:
+            nb.cells[index].source = hide_hidden_block(hidden[index])
         try:
             nb, resources = super().preprocess(nb, resources, retries)
+            for index, source in hidden.items():
+                nb.cells[index].source = source
             if self.verify:
-                self.verify_tests(nb, record)
+                self.verify_tests(nb, record, hidden)
         finally:
             if self._boxes:
                 self._boxes.remove()
@@ -278,7 +288,7 @@ class GuardedExecute(Execute):
             await ensure_async(self.km.shutdown_kernel(now=True))
         return reply
 
-    def verify_tests(self, nb, record):
+    def verify_tests(self, nb, record, hidden):
         """Re-run the notebook, up to the last test cell that can still score, with the student's
         code and the tests in separate fresh processes; fail every test cell the verification
         does not pass."""
@@ -297,7 +307,7 @@ class GuardedExecute(Execute):
         verification = Verification(request, student, judge, script, self.timeout or 600,
                                     self.grace, self.budget)
         verification.run()
-        apply_verdicts(nb, record, verification.verdicts, verification.problem)
+        apply_verdicts(nb, record, verification.verdicts, verification.problem, hidden)
 
 
 class RestoreGradeFlags(NbGraderPreprocessor):
@@ -534,9 +544,10 @@ class LineReader:
         return line.decode("utf-8", "replace")
 
 
-def apply_verdicts(nb, record, verdicts, problem):
+def apply_verdicts(nb, record, verdicts, problem, hidden=()):
     """Fail every test cell the verification did not pass; keep the points of a cell that
-    passed both runs but wrote to stderr."""
+    passed both runs but wrote to stderr. For a cell with hidden tests (``hidden``: indices),
+    the verification's is the only run of the hidden part, and its message the test's own."""
     for index, cell in enumerate(nb.cells):
         if not record.is_test(cell):
             continue
@@ -548,7 +559,13 @@ def apply_verdicts(nb, record, verdicts, problem):
                             if not (o.output_type == "stream" and o.name == "stderr")]
         elif not passed and not failed_in_kernel:
             # first, so that nbgrader's scoring (first error or result wins) sees it
-            cell.outputs.insert(0, error_output(
-                "VerificationFailed",
-                "this test passed in the graded run but fails when the notebook is run again "
-                f"from the top in a fresh process, as `python check.py` does: {message}"))
+            if index in hidden:
+                ename, _, evalue = message.partition(": ")
+                if index not in verdicts or not ename.isidentifier():
+                    ename, evalue = "HiddenTestFailed", message
+                cell.outputs.insert(0, error_output(ename, evalue))
+            else:
+                cell.outputs.insert(0, error_output(
+                    "VerificationFailed",
+                    "this test passed in the graded run but fails when the notebook is run "
+                    f"again from the top in a fresh process, as `python check.py` does: {message}"))
