@@ -38,7 +38,8 @@ POSIX_ONLY_MODULES = {"resource", "fcntl", "termios", "tty", "pty", "pwd", "grp"
                       "crypt", "posix", "_posixsubprocess", "readline", "curses"}
 POSIX_ONLY_SIGNALS = {"SIGKILL", "SIGALRM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2",
                       "SIGCHLD", "SIGPIPE", "alarm", "setitimer", "getitimer", "pause"}
-STUDENT_FILES = [ROOT / "autograder" / "student_repo" / "check.py",
+CHECK_PY = ROOT / "autograder" / "student_repo" / "check.py"
+STUDENT_FILES = [CHECK_PY, ROOT / "autograder" / "student_repo" / "nbgrader_config.py",
                  *sorted((ROOT / "utils").glob("*.py"))]
 
 
@@ -140,7 +141,7 @@ def test_makefile_python_override_wins(tmp_path):
 
 
 def test_student_code_imports_no_posix_only_module():
-    """Every import and signal name in check.py and utils/, at top level or in a function."""
+    """Every import and signal name in the student-side files, at top level or in a function."""
     posix_only_signals = {f"signal.{name}" for name in POSIX_ONLY_SIGNALS}
     found = []
     for path in STUDENT_FILES:
@@ -195,9 +196,24 @@ def test_student_code_imports_without_posix_only_modules():
     utils_modules = [f"utils.{path.stem}".removesuffix(".__init__")
                      for path in STUDENT_FILES if path.parent.name == "utils"]
     arguments = [[str(path) for path in STUDENT_FILES], sorted(POSIX_ONLY_MODULES),
-                 sorted(POSIX_ONLY_SIGNALS), utils_modules, str(STUDENT_FILES[0])]
+                 sorted(POSIX_ONLY_SIGNALS), utils_modules, str(CHECK_PY)]
     process = subprocess.run(
         [sys.executable, "-c", WINDOWS_LIKE_IMPORT, json.dumps(arguments)], cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, (
         f"student-side code needs a POSIX-only module or signal:\n{process.stderr[-3000:]}")
+
+
+
+@pytest.mark.parametrize("readme, section, needed", [
+    ("README.md", "## Quick start",
+     ["3.11", "3.12", "3.13", "Linux", "aarch64", "macOS", "Apple silicon", "Windows", "Intel"]),
+    ("autograder/student_repo/README.md", "## Setup",
+     ["3.11", "3.12", "3.13", "Linux", "ARM", "macOS", "Apple silicon", "Windows", "Intel",
+      "py -3.11 -m venv .venv", ".venv\\Scripts\\activate", "python check.py"]),
+])
+def test_readme_names_the_supported_pythons_and_platforms(readme, section, needed):
+    text = (ROOT / readme).read_text(encoding="utf-8").split(section)[1].split("\n## ")[0]
+    text = " ".join(text.split())  # wrapped lines read as one
+    missing = [name for name in needed if name not in text]
+    assert not missing, f"{readme} should name {missing} under {section!r}"
