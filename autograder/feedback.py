@@ -33,6 +33,7 @@ PLACEHOLDER = "# (hidden tests: {count} lines not shown; their result is below)"
 
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.AwaitingHandGrading",
     "autograder.feedback.RedactSecrets",  # before HideHiddenTests: it reads the hidden lines
     "autograder.feedback.HideHiddenTests",
     "autograder.feedback.SanitizeOutputs",
@@ -362,3 +363,39 @@ def active_content(page):
     parser.feed(Path(page).read_text(encoding="utf-8", errors="replace"))
     parser.close()
     return parser.found if parser.in_body else ["no <body> (not a feedback page)"]
+
+
+class AwaitingHandGrading(Preprocessor):
+    """Written answers not yet graded by a person say so, instead of showing 0 points.
+
+    nbgrader's page would show "0.0 / 2.0" for them and count their points in the total. Here
+    each such answer loses its score line and gets a note, and the page's total counts the
+    autograded points only, with a note saying how many points await hand grading.
+    """
+
+    enabled = Bool(True, help="nbgrader registers preprocessors disabled unless they say so")
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            submission = gradebook.find_submission_notebook(
+                info["notebook"], info["assignment"], info["student"])
+            waiting = {g.name: g.max_score for g in submission.grades if g.needs_manual_grade}
+        if not waiting:
+            return nb, resources
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade_id") in waiting and meta.get("grade"):
+                meta["grade"] = False  # no "Score: 0.0 / N" line for it
+                if cell.cell_type == "markdown":
+                    cell.source += (f"\n\n*Awaiting hand grading "
+                                    f"({waiting[meta['grade_id']]:g} points).*")
+        pending = sum(waiting.values())
+        resources["nbgrader"]["max_score"] = resources["nbgrader"]["max_score"] - pending
+        note = NotebookNode(cell_type="markdown", metadata={}, source=(
+            f"**{pending:g} points of written answers await hand grading.** The score above "
+            "counts the autograded tests only; your instructor will add the rest."))
+        nb.cells.insert(0, note)
+        return nb, resources

@@ -444,7 +444,9 @@ def import_statements(source):
 class Verification:
     """Runs autograder/verify_cells.py: the student's process and the judge, joined by pipes.
 
-    ``verdicts`` maps each test cell index the judge finished to (passed, message);
+    ``verdicts`` maps each test cell index the judge finished to (passed, message), and
+    ``judged`` to where it was judged ("judge", or "student process" for a test that needs
+    values with no plain-data form);
     ``problem`` says why verification stopped early (a cell that ignored the interrupt, a
     dead process, the budget) and applies to every test cell without a verdict.
     """
@@ -453,7 +455,7 @@ class Verification:
         self.request, self.timeout, self.grace = request, timeout, grace
         self.student_prefix, self.judge_prefix, self.script = student, judge, script
         self.deadline = time.monotonic() + budget
-        self.verdicts, self.problem = {}, None
+        self.verdicts, self.judged, self.problem = {}, {}, None
 
     def run(self):
         to_student, from_judge = os.pipe()      # judge -> student
@@ -511,6 +513,7 @@ class Verification:
             elif message.get("index") in tests:
                 self.verdicts[message["index"]] = (bool(message["passed"]),
                                                    str(message["message"]))
+                self.judged[message["index"]] = str(message.get("judged"))
 
 
 def _signal_group(process, signum):
