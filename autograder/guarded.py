@@ -51,7 +51,7 @@ from traitlets import Bool, Enum, Integer, List, Unicode
 from autograder import sandbox
 from autograder.feedback import BEGIN_HIDDEN, hide_hidden_block
 from autograder.grading import secret_lines_in
-from autograder.verify_cells import bound_names, test_code
+from autograder.verify_cells import test_code, top_level_names
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -370,15 +370,20 @@ class GradebookRecord:
         for cell in nb.cells:
             if cell.cell_type == "code" and self.grade_id(cell) in self.solutions:
                 try:
-                    answered |= bound_names(test_code(cell.source))
+                    answered |= top_level_names(test_code(cell.source))
                 except SyntaxError:
                     pass
-        bindings = {}
+        bindings, answers = {}, set()
         for source, trusted_names in self._trusted_sources():
+            if not trusted_names:  # a solution cell: the names the graded answers define
+                try:
+                    answers |= top_level_names(test_code(source))
+                except SyntaxError:
+                    pass
             for module, name, attribute in import_statements(source):
                 if trusted_names and name not in answered:
                     bindings[name] = (module, attribute)
-        return {"bindings": bindings, "cells": cells}
+        return {"bindings": bindings, "answers": sorted(answers - set(bindings)), "cells": cells}
 
     def _trusted_sources(self):
         """(source, whether its imports bind trusted names) of the course's own cells."""

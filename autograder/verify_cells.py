@@ -6,7 +6,8 @@
 autograder/guarded.py starts both, each in its own sandbox, and connects them with pipes. The
 judge reads the request (JSON on stdin: ``cells`` as ``[index, kind, source]``, ``bindings``,
 the names the course's own imports bind that no answer cell redefines, as ``{name: [module,
-attribute or null]}``) and walks the cells in order:
+attribute or null]}``; ``answers``, the names the course's solution cells define) and walks the
+cells in order:
 
 - a student cell (kind ``"code"``) is run in the student's process;
 - a test cell runs in the judge. Every name it reads that it did not bind itself and that is
@@ -187,11 +188,51 @@ def bound_names(tree):
     return names
 
 
-class StudentNames(ast.NodeTransformer):
-    """Rewrite every read of a name in ``names`` as ``__student__("name")``."""
+def top_level_names(tree):
+    """Names a cell binds in the notebook's namespace: not those bound inside its functions,
+    classes, lambdas and comprehensions, which have scopes of their own."""
+    collector = _NamespaceBindings()
+    collector.visit(tree)
+    return collector.names
 
-    def __init__(self, names):
-        self.names = names
+
+class _NamespaceBindings(ast.NodeVisitor):
+    def __init__(self):
+        self.names = set()
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)  # its body is a scope of its own
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.add(node.id)
+
+    def visit_Import(self, node):
+        self.names.update((a.asname or a.name).split(".")[0] for a in node.names)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+
+class StudentNames(ast.NodeTransformer):
+    """Rewrite every read of a name in ``names`` as ``__student__("name")``, and every plain
+    assignment to one of the ``answers`` (the graded functions' names) as
+    ``__set_student__("name", value)``: a test that puts a trusted copy in place of one of the
+    student's functions does it in the student's process."""
+
+    def __init__(self, names, answers):
+        self.names, self.answers = names, answers
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load) and node.id in self.names:
@@ -199,15 +240,25 @@ class StudentNames(ast.NodeTransformer):
             return ast.copy_location(call, node)
         return node
 
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in self.answers:
+            call = ast.Call(ast.Name("__set_student__", ast.Load()),
+                            [ast.Constant(node.targets[0].id), node.value], [])
+            return ast.copy_location(ast.Expr(call), node)
+        return node
 
-def judged_code(tree, test_bound, trusted):
-    """Compile a test cell whose free names (not bound by the course's tests, not trusted
-    bindings, not builtins) are read from the student's process."""
+
+def judged_code(tree, test_bound, trusted, answers):
+    """A test cell's AST in which the names it reads come from the student's process unless
+    the course's tests bound them or they are trusted bindings or builtins; the graded
+    functions' names (``answers``) always come from, and are assigned in, the student's
+    process."""
     free = {node.id for node in ast.walk(tree)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    student = free - test_bound - set(trusted) - set(dir(builtins))
-    tree = ast.fix_missing_locations(StudentNames(student).visit(tree))
-    return tree
+    student = (free - test_bound - set(trusted) - set(dir(builtins))) | (free & answers)
+    return ast.fix_missing_locations(StudentNames(student, answers).visit(tree))
 
 
 # -------------------------------------------------------------------- pipes and messages
@@ -340,6 +391,101 @@ def listen_for_interrupts(control_fd):
     threading.Thread(target=listen, daemon=True).start()
 
 
+class StudentSide:
+    """The student's process: runs their cells and answers the judge's requests. A callback
+    into the judge (a trusted copy of a function, put in place of one of theirs) may itself
+    ask for values here: requests are answered while a callback waits for its result."""
+
+    def __init__(self, channel, shell):
+        self.channel, self.shell = channel, shell
+        self.user_ns = shell.user_ns
+        self.trusted = None
+        self.callbacks, self.handles = {}, []
+
+    def serve(self):
+        while True:
+            request = self.channel.receive()
+            if request.get("op") == "exit":
+                os._exit(0)
+            self.channel.send(self.handle(request))
+
+    def call_judge(self, number):
+        def call_judge(*args, **kwargs):
+            self.channel.send({"op": "callback", "id": number, "args": encode(list(args)),
+                               "kwargs": encode(kwargs)})
+            while True:
+                message = self.channel.receive()
+                if "op" not in message:
+                    break
+                self.channel.send(self.handle(message))
+            if "raised" in message:
+                raise RuntimeError(message["raised"])
+            return decode(message["result"])
+        return call_judge
+
+    def decode_arguments(self, data):
+        if data.get("t") == "callback":
+            return self.callbacks.setdefault(data["id"], self.call_judge(data["id"]))
+        if data.get("t") == "handle":
+            return self.handles[int(data["id"])]
+        if data.get("t") in ("list", "tuple"):
+            items = [self.decode_arguments(item) for item in data["v"]]
+            return items if data["t"] == "list" else tuple(items)
+        if data.get("t") == "dict":
+            return {decode(k): self.decode_arguments(v) for k, v in zip(data["k"], data["v"])}
+        return decode(data)
+
+    def handle(self, request):
+        """The reply to one request of the judge's."""
+        op, user_ns = request["op"], self.user_ns
+        if op == "setup":
+            self.trusted = TrustedState(import_bindings(request["bindings"]))
+            return {"ok": True}
+        if op == "run":
+            try:
+                self.shell.run_cell(request["source"], store_history=False)
+            except BaseException:  # noqa: BLE001,S110  (the student's cell; judged by the tests)
+                pass
+            return {"ok": True}
+        if op == "get":
+            name = request["name"]
+            if name not in user_ns:
+                return {"missing": True}
+            if callable(user_ns[name]) and not isinstance(user_ns[name], type):
+                self.handles.append(user_ns[name])
+                return {"callable": len(self.handles) - 1}
+            try:
+                return {"value": encode(user_ns[name])}
+            except Opaque as opaque:
+                return {"opaque": str(opaque)}
+        if op == "call":
+            args = self.decode_arguments(request["args"])
+            kwargs = self.decode_arguments(request["kwargs"])
+            try:
+                result = self.handles[int(request["handle"])](*args, **kwargs)
+            except BaseException as error:  # noqa: BLE001
+                return {"raised": type(error).__name__, "message": describe(error)}
+            try:
+                originals = [*args, *kwargs.values()]
+                return {"result": encode(result, originals),
+                        "after": [_encode_or_none(a) for a in originals]}
+            except Opaque as opaque:
+                return {"opaque": str(opaque)}
+        if op == "set":
+            user_ns[request["name"]] = self.decode_arguments(request["value"])
+            return {"ok": True}
+        if op == "test":
+            try:
+                self.trusted.restore(user_ns)
+                code = compile(test_code(request["source"]), f"<test cell {request['index']}>",
+                               "exec")
+                exec(code, user_ns)  # noqa: S102  (the course's own test code)
+                return {"passed": True, "message": ""}
+            except BaseException as error:  # noqa: BLE001  (SystemExit, KeyboardInterrupt too)
+                return {"passed": False, "message": describe(error)}
+        raise ValueError(f"unknown request {op!r}")
+
+
 def student_main(control_fd):
     """Run student cells and answer the judge's requests (stdin/stdout)."""
     channel = Channel(os.dup(0), os.dup(1))
@@ -349,83 +495,7 @@ def student_main(control_fd):
     listen_for_interrupts(int(control_fd))
     from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance()
-    user_ns = shell.user_ns
-    trusted = None
-    callbacks = {}
-
-    def callback_stub(number):
-        def call_judge(*args, **kwargs):
-            channel.send({"op": "callback", "id": number, "args": encode(list(args)),
-                          "kwargs": encode(kwargs)})
-            reply = channel.receive()
-            if "raised" in reply:
-                raise RuntimeError(reply["raised"])
-            return decode(reply["result"])
-        return call_judge
-
-    def decode_arguments(data):
-        if data.get("t") == "callback":
-            return callbacks.setdefault(data["id"], callback_stub(data["id"]))
-        if data.get("t") in ("list", "tuple"):
-            items = [decode_arguments(item) for item in data["v"]]
-            return items if data["t"] == "list" else tuple(items)
-        if data.get("t") == "dict":
-            return {decode(k): decode_arguments(v) for k, v in zip(data["k"], data["v"])}
-        return decode(data)
-
-    while True:
-        request = channel.receive()
-        op = request["op"]
-        if op == "setup":
-            trusted = TrustedState(import_bindings(request["bindings"]))
-            reply = {"ok": True}
-        elif op == "run":
-            try:
-                shell.run_cell(request["source"], store_history=False)
-            except BaseException:  # noqa: BLE001,S110  (the student's cell; judged by the tests)
-                pass
-            reply = {"ok": True}
-        elif op == "get":
-            name = request["name"]
-            if name not in user_ns:
-                reply = {"missing": True}
-            elif callable(user_ns[name]) and not isinstance(user_ns[name], type):
-                reply = {"callable": True}
-            else:
-                try:
-                    reply = {"value": encode(user_ns[name])}
-                except Opaque as opaque:
-                    reply = {"opaque": str(opaque)}
-        elif op == "call":
-            args = decode_arguments(request["args"])
-            kwargs = decode_arguments(request["kwargs"])
-            try:
-                result = user_ns[request["name"]](*args, **kwargs)
-            except BaseException as error:  # noqa: BLE001
-                reply = {"raised": type(error).__name__, "message": describe(error)}
-            else:
-                try:
-                    originals = [*args, *kwargs.values()]
-                    reply = {"result": encode(result, originals),
-                             "after": [_encode_or_none(a) for a in originals]}
-                except Opaque as opaque:
-                    reply = {"opaque": str(opaque)}
-        elif op == "set":
-            user_ns[request["name"]] = decode(request["value"])
-            reply = {"ok": True}
-        elif op == "test":
-            try:
-                trusted.restore(user_ns)
-                code = compile(test_code(request["source"]), f"<test cell {request['index']}>",
-                               "exec")
-                exec(code, user_ns)  # noqa: S102  (the course's own test code)
-                reply = {"passed": True, "message": ""}
-            except BaseException as error:  # noqa: BLE001  (SystemExit, KeyboardInterrupt too)
-                reply = {"passed": False, "message": describe(error)}
-        else:
-            os._exit(0)
-        channel.send(reply)
+    StudentSide(channel, InteractiveShell.instance()).serve()
 
 
 def _encode_or_none(value):
@@ -461,7 +531,10 @@ class StudentProcess:
             self.channel.send({"raised": describe(error)})
 
     def encode_arguments(self, value):
-        """Encode a call's arguments; the test's own functions become callbacks."""
+        """Encode a call's arguments; the student's functions go back as their handles, the
+        test's own functions become callbacks."""
+        if hasattr(value, "student_handle"):
+            return {"t": "handle", "id": value.student_handle}
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
             self.callbacks.append(value)
             return {"t": "callback", "id": len(self.callbacks) - 1}
@@ -479,14 +552,19 @@ class StudentProcess:
             raise NameError(f"name '{name}' is not defined")
         if "opaque" in reply:
             raise Opaque(reply["opaque"])
-        if reply.get("callable"):
-            return self.stub(name)
+        if "callable" in reply:
+            return self.stub(name, reply["callable"])
         return decode(reply["value"])
 
-    def stub(self, name):
+    def assign(self, name, value):
+        """``name = value`` in the student's process (a trusted copy of a function, say)."""
+        self.ask({"op": "set", "name": name, "value": self.encode_arguments(value)})
+
+    def stub(self, name, handle):
         def call_student(*args, **kwargs):
             originals = [*args, *kwargs.values()]
-            reply = self.ask({"op": "call", "name": name, "args": self.encode_arguments(list(args)),
+            reply = self.ask({"op": "call", "handle": handle,
+                              "args": self.encode_arguments(list(args)),
                               "kwargs": self.encode_arguments(kwargs)})
             if "opaque" in reply:
                 raise Opaque(reply["opaque"])
@@ -498,6 +576,7 @@ class StudentProcess:
             return decode(reply["result"], originals)
 
         call_student.__name__ = call_student.__qualname__ = name
+        call_student.student_handle = handle
         return call_student
 
 
@@ -527,7 +606,9 @@ def judge_main(read_fd, write_fd):
     student = StudentProcess(Channel(int(read_fd), int(write_fd)))
     trusted = request["bindings"]
     student.ask({"op": "setup", "bindings": trusted})
-    namespace = {"__name__": "__main__", "__student__": student.name}
+    namespace = {"__name__": "__main__", "__student__": student.name,
+                 "__set_student__": student.assign}
+    answers = set(request.get("answers", ()))
     namespace.update(import_bindings(trusted))
     test_bound = set()
     for index, kind, source in request["cells"]:
@@ -540,8 +621,9 @@ def judge_main(read_fd, write_fd):
         except SyntaxError as error:
             emit({"index": index, "passed": False, "message": describe(error), "judged": "judge"})
             continue
-        test_bound |= bound_names(tree)
-        code = compile(judged_code(tree, test_bound, trusted), f"<test cell {index}>", "exec")
+        test_bound |= bound_names(tree) - answers
+        code = compile(judged_code(tree, test_bound, trusted, answers), f"<test cell {index}>",
+                       "exec")
         try:
             exec(code, namespace)  # noqa: S102  (the course's own test code, on plain data)
             verdict = {"passed": True, "message": ""}
@@ -555,7 +637,7 @@ def judge_main(read_fd, write_fd):
         except BaseException as error:  # noqa: BLE001  (the test failed)
             verdict = {"passed": False, "message": describe(error)}
         emit({"index": index, **verdict, "judged": "judge"})
-        share_test_names(student, namespace, bound_names(tree))
+        share_test_names(student, namespace, bound_names(tree) - answers)
     student.channel.send({"op": "exit"})
     os._exit(0)
 
