@@ -24,6 +24,7 @@
 """
 
 import ast
+import atexit
 import json
 import os
 import select
@@ -88,8 +89,16 @@ def trusted_snapshot(shared):
                         shutil.copyfile(path, target)
             for path in [top, *top.rglob("*")]:
                 path.chmod(0o555 if path.is_dir() else 0o444)
+            atexit.register(_remove_read_only, top)
             _snapshot = top
         return _snapshot
+
+
+def _remove_read_only(top):
+    for path in [top, *top.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def kernel_environment(home):
