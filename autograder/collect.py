@@ -34,6 +34,7 @@ each student's feedback HTML is committed to their clone as ``feedback/<assignme
 
 import argparse
 import csv
+import json
 import os
 import re
 import shutil
@@ -115,6 +116,11 @@ class Clone:
 
 
 REGULAR_FILE_MODES = ("100644", "100755")
+NO_BWRAP = (
+    "bwrap (bubblewrap) is not installed, and students' notebooks are only graded inside it. "
+    "Install it (apt-get install bubblewrap, dnf install bubblewrap), or pass "
+    "--unsafe-no-sandbox to grade with the grader's own rights (README.md says what that "
+    "gives up)")
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 
 
@@ -191,13 +197,86 @@ def last_commit(repo, before=None):
     if not line:
         return None
     commit, iso_time = line.split()
-    when = datetime.fromisoformat(iso_time).astimezone(timezone.utc)
-    return commit, when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    return commit, nbgrader_time(datetime.fromisoformat(iso_time))
 
 
-def match_clones(clones, roster, problems, before=None):
-    """Return {student id: Clone}; report unknown repos, clones without git and duplicates."""
-    matched = {}
+def nbgrader_time(when):
+    """A time as nbgrader writes timestamps (UTC)."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def parse_deadline(text):
+    """A deadline given as ISO 8601 (``2026-12-01T23:59+01:00``; no zone: UTC)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--before {text!r}: give the deadline as ISO 8601, e.g. "
+                         "2026-12-01T23:59+01:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def upstream(repo):
+    """The remote-tracking branch the clone's branch follows (``origin/main``), or None."""
+    name = git_output(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+    return (name or "").strip() or None
+
+
+def held_at(repo, deadline):
+    """(time, commit): the newest commit that this clone's HEAD or upstream branch held at
+    ``deadline``, by its reflogs (written by this machine's git at each clone, fetch, pull
+    or commit, at this machine's time); None when it has no record from before then."""
+    held = []
+    for ref in ["HEAD", upstream(repo)]:
+        log = git_output(repo, "log", "--walk-reflogs", "--date=unix", "--format=%H %gd", ref) \
+            if ref else None
+        for commit, selector in (line.split() for line in (log or "").splitlines()):
+            seconds = re.search(r"@\{(\d+)\}$", selector)
+            when = seconds and datetime.fromtimestamp(int(seconds[1]), timezone.utc)
+            if when and when <= deadline:
+                held.append((when, commit))
+    return max(held) if held else None
+
+
+def choose_commit(path, before=None, snapshot=None):
+    """Which commit of the clone at ``path`` is graded, and its nbgrader timestamp.
+
+    With a ``snapshot`` (collect --snapshot at the deadline): the commit it recorded, at the
+    time it was fetched. Else with ``before``: the commit the clone held at the deadline by
+    its reflogs, at the time it got it; only when the clone has no record from before the
+    deadline (cloned later), its last commit dated before the deadline by its committer, a
+    date the student sets (``how`` says so). Else its last commit.
+
+    Returns (commit, timestamp, how), or (None, None, why it is not graded).
+    """
+    if snapshot is not None:
+        entry = snapshot["clones"].get(path.name)
+        if entry is None:
+            return None, None, "not in the snapshot (not graded)"
+        if git_output(path, "cat-file", "-e", entry["commit"] + "^{commit}") is None:
+            return None, None, (f"commit {entry['commit'][:12]} of the snapshot is not in the "
+                                "clone (git fetch it; not graded)")
+        fetched = datetime.fromisoformat(entry["fetched"])
+        return entry["commit"], nbgrader_time(fetched), f"held when fetched at {entry['fetched']}"
+    if before is None:
+        return (*last_commit(path), "last commit")
+    held = held_at(path, parse_deadline(before))
+    if held:
+        return held[1], nbgrader_time(held[0]), f"held by the clone at the deadline (reflog)"
+    graded = last_commit(path, before)
+    if graded is None:
+        return None, None, f"no commit before {before} (not graded)"
+    return (*graded, COMMITTER_DATE)
+
+
+COMMITTER_DATE = "dated before the deadline by its committer"
+
+
+def match_clones(clones, roster, problems, before=None, snapshot=None):
+    """Return {student id: Clone}; report unknown repos, clones without git and duplicates.
+
+    The graded commit is chosen by `choose_commit`; clones graded by their committer dates
+    (which students set) are named in one problem."""
+    matched, by_committer_date = {}, []
     for path in clones:
         student = roster.student_of(path.name)
         if student is None:
@@ -207,22 +286,70 @@ def match_clones(clones, roster, problems, before=None):
         if not (path / ".git").exists() or last_commit(path) is None:
             problems.append(f"{path.name} ({student}): not a git clone with commits (not graded)")
             continue
-        graded = last_commit(path, before)
-        if graded is None:
-            problems.append(f"{path.name} ({student}): no commit before {before} (not graded)")
+        commit, timestamp, how = choose_commit(path, before, snapshot)
+        if commit is None:
+            problems.append(f"{path.name} ({student}): {how}")
             continue
-        modes = tree_modes(path, graded[0])
-        clone = Clone(path, student, *graded, files=tuple(modes), modes=modes)
+        if how == COMMITTER_DATE:
+            by_committer_date.append(path.name)
+        modes = tree_modes(path, commit)
+        clone = Clone(path, student, commit, timestamp, files=tuple(modes), modes=modes)
         if student in matched:
             newer, older = sorted([clone, matched[student]], key=lambda c: c.timestamp, reverse=True)
             problems.append(f"{student} has two repositories, {newer.path.name} and "
                             f"{older.path.name}: grading {newer.path.name} (latest commit)")
             clone = newer
         matched[student] = clone
+    if by_committer_date:
+        problems.append(
+            f"{len(by_committer_date)} clones have no record from before {before} (cloned "
+            f"later): graded at their last commit dated before it by its committer, a date "
+            f"students can set ({', '.join(by_committer_date)}). Take a snapshot at the "
+            "deadline (collect --snapshot, README.md) to grade what was pushed by then.")
     for student in roster.students:
         if student not in matched:
             problems.append(f"{student}: no repository found (graded as no submission)")
     return matched
+
+
+def take_snapshot(repos, manifest):
+    """Fetch every clone under ``repos`` and write to ``manifest`` (JSON) the commit each then
+    holds (its upstream branch, else HEAD), the time by this machine's clock and the commit's
+    own committer date. Run at the deadline; `collect --manifest` then grades exactly those
+    commits. Returns the problems (clones without git, failed fetches)."""
+    problems, entries = [], {}
+    for path in find_clones(repos)[0]:
+        if not (path / ".git").exists():
+            problems.append(f"{path.name}: not a git clone (not in the snapshot)")
+            continue
+        branch = upstream(path)
+        if branch:
+            fetch = subprocess.run(["git", "-C", str(path), "fetch", "--quiet",
+                                    branch.split("/")[0]], capture_output=True, text=True)
+            if fetch.returncode:
+                problems.append(f"{path.name}: git fetch failed, recording what it holds: "
+                                f"{fetch.stderr.strip()[-300:]}")
+        line = (git_output(path, "log", "-1", "--format=%H %cI", branch or "HEAD") or "").split()
+        if not line:
+            problems.append(f"{path.name}: no commit (not in the snapshot)")
+            continue
+        entries[path.name] = {"commit": line[0], "ref": branch or "HEAD",
+                              "fetched": datetime.now(timezone.utc).isoformat(),
+                              "committed": line[1]}
+    Path(manifest).write_text(json.dumps(
+        {"taken": datetime.now(timezone.utc).isoformat(), "repos": str(Path(repos).resolve()),
+         "clones": entries}, indent=1) + "\n")
+    return problems
+
+
+def read_snapshot(manifest):
+    """A manifest written by `take_snapshot`; ValueError naming the file when it is not one."""
+    try:
+        snapshot = json.loads(Path(manifest).read_text())
+        assert all({"commit", "fetched"} <= set(e) for e in snapshot["clones"].values())
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as err:
+        raise ValueError(f"{manifest}: not a snapshot written by collect --snapshot ({err})") from None
+    return snapshot
 
 
 def choose_assignments(names, slugs, clones):
@@ -473,7 +600,7 @@ def score_table(course, assignments, students, seconds):
 
 
 def collect(repos, roster_file, out, names=(), give_back=False, before=None, workers=None,
-            scheduler=None, db=None, force=False):
+            scheduler=None, db=None, force=False, snapshot=None, sandbox="bwrap"):
     """Grade the clones under ``repos``; return (grades CSV path, problems). grades.csv and
     report.txt are written whatever happens, and name every problem; no student's
     submission stops the others'.
@@ -482,11 +609,17 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
     this process), or on the Dask cluster whose scheduler is at ``scheduler``; ``db`` is the
     gradebook's URL (default: sqlite in ``out``). Raises KeyboardInterrupt after writing the
     report when grading was interrupted: the gradebook keeps those graded so far.
+
+    ``snapshot`` (`read_snapshot`): grade the commits it recorded at the deadline. ``sandbox``
+    "bwrap" (the default) refuses to grade without bubblewrap installed; "none" grades
+    without it (``--unsafe-no-sandbox``).
     """
+    if sandbox == "bwrap" and not shutil.which("bwrap"):
+        raise ValueError(NO_BWRAP)
     roster = load_roster(roster_file)
     problems = []
     clones, slugs = find_clones(repos)
-    matched = match_clones(clones, roster, problems, before)
+    matched = match_clones(clones, roster, problems, before, snapshot)
     assignments = choose_assignments(names, slugs, matched.values())
     if not assignments:
         raise ValueError(f"no course assignment found in the repositories under {repos}")
@@ -526,7 +659,8 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
         raise
     finally:
         if course is not None:
-            grades = write_report(course, assignments, roster.students, seconds, problems)
+            grades = write_report(course, assignments, roster.students, seconds, problems,
+                                  commit_lines(matched))
     if interrupted:
         raise KeyboardInterrupt
     return grades, problems
@@ -550,9 +684,21 @@ def stopped_from_outside(course, task):
     return None
 
 
-def write_report(course, assignments, students, seconds, problems):
+def commit_lines(matched):
+    """Lines of the report naming each student's graded commit, its committer date (shown,
+    never trusted) and the time it is graded as of."""
+    lines = ["", "graded commits (committer dates are the students' own; timestamps are "
+             "when this grader saw the commit, where known):"]
+    for student, clone in sorted(matched.items()):
+        committed = (git_output(clone.path, "log", "-1", "--format=%cI", clone.commit) or "").strip()
+        lines.append(f"  {student}: {clone.path.name} {clone.commit[:12]} committed "
+                     f"{committed or '?'}, timestamp {clone.timestamp}")
+    return lines
+
+
+def write_report(course, assignments, students, seconds, problems, commits=()):
     """Write grades.csv (nbgrader export) and report.txt, whatever happened before; return
-    the grades CSV's path. report.txt names every problem."""
+    the grades CSV's path. report.txt names every problem, then lists ``commits``."""
     grades = course.root / "grades.csv"
     grades.unlink(missing_ok=True)  # never a previous run's
     try:
@@ -570,6 +716,7 @@ def write_report(course, assignments, students, seconds, problems):
     lines += ["", f"grades: {grades}", f"feedback: {course.root / 'feedback'}"]
     if problems:
         lines += [""] + [f"! {problem}" for problem in problems]
+    lines += list(commits)
     (course.root / "report.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return grades
@@ -578,12 +725,20 @@ def write_report(course, assignments, students, seconds, problems):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repos", help="folder of cloned student repositories")
-    parser.add_argument("--roster", required=True, help="CSV: student_id, repo and/or github_username")
-    parser.add_argument("--out", required=True, help="nbgrader course folder for the grading")
+    parser.add_argument("--roster", help="CSV: student_id, repo and/or github_username (required "
+                                          "to grade)")
+    parser.add_argument("--out", help="nbgrader course folder for the grading (required to grade)")
     parser.add_argument("--assignment", action="append", default=[], metavar="NAME",
                         help="grade this assignment (repeatable)")
     parser.add_argument("--before", metavar="DATE",
-                        help="grade each repo's last commit before DATE, e.g. 2026-12-01T23:59+01:00")
+                        help="grade the commit each clone held at DATE (ISO 8601, e.g. "
+                             "2026-12-01T23:59+01:00) by its reflog; a clone made later is "
+                             "graded by committer dates, which students set: prefer --manifest")
+    parser.add_argument("--snapshot", metavar="MANIFEST",
+                        help="grade nothing: fetch every clone and record in MANIFEST the commit "
+                             "it holds now and this machine's time (run it at the deadline)")
+    parser.add_argument("--manifest", metavar="MANIFEST",
+                        help="grade exactly the commits a --snapshot recorded in MANIFEST")
     parser.add_argument("--return-feedback", action="store_true",
                         help="commit each student's feedback to their clone (feedback/<assignment>/)")
     parser.add_argument("--workers", type=int, default=cpu_count(), metavar="N",
@@ -596,13 +751,27 @@ def main(argv=None):
                              "(default: sqlite, OUT/gradebook.db)")
     parser.add_argument("--force", action="store_true",
                         help="regrade students already graded at the same commit")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade without bubblewrap: students' code then runs with your "
+                             "rights and can read the hidden tests, solutions and other "
+                             "students' work, change grades, the repository and the venv, and "
+                             "reach the network. Only for notebooks you trust")
     args = parser.parse_args(argv)
+    if args.snapshot:
+        problems = take_snapshot(args.repos, args.snapshot)
+        print("\n".join([f"snapshot: {args.snapshot}", *[f"! {p}" for p in problems]]))
+        return 0
+    if not (args.roster and args.out):
+        parser.error("grading needs --roster and --out")
+    if args.manifest and args.before:
+        parser.error("--manifest already fixes each clone's commit: leave out --before")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     try:
-        collect(args.repos, args.roster, args.out, args.assignment,
-                                args.return_feedback, args.before, args.workers,
-                                args.scheduler, args.db, args.force)
+        snapshot = read_snapshot(args.manifest) if args.manifest else None
+        collect(args.repos, args.roster, args.out, args.assignment, args.return_feedback,
+                args.before, args.workers, args.scheduler, args.db, args.force, snapshot,
+                "none" if args.unsafe_no_sandbox else "bwrap")
     except (KeyError, ValueError, RuntimeError, FileNotFoundError) as err:
         sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
     except KeyboardInterrupt:

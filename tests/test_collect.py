@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -116,6 +118,45 @@ def test_graded_commit_is_the_last_one_or_the_last_before_the_deadline(tmp_path)
     assert collect.last_commit(repo, before="2026-01-01") is None
     (tmp_path / "no-git").mkdir()
     assert collect.last_commit(tmp_path / "no-git") is None
+
+
+def test_deadlines_come_from_when_the_grader_saw_a_commit_not_from_its_date(tmp_path):
+    student = tmp_path / "student"  # the student's repository on GitHub
+    student.mkdir()
+    git(student, "init", "-q", "-b", "main")
+    (student / "a.txt").write_text("on time")
+    git(student, "add", "a.txt")
+    git(student, "commit", "-q", "-m", "on time", date="2026-11-20T18:30:00+01:00")
+    clones = tmp_path / "clones"
+    clones.mkdir()
+    subprocess.run(["git", "clone", "-q", str(student), str(clones / "rnn-course-ann")], check=True)
+    clone = clones / "rnn-course-ann"
+    on_time = git(clone, "rev-parse", "HEAD").strip()
+    assert collect.take_snapshot(clones, tmp_path / "manifest.json") == []
+    snapshot = collect.read_snapshot(tmp_path / "manifest.json")
+    time.sleep(1.1)
+    deadline = datetime.now(timezone.utc).isoformat()
+    time.sleep(1.1)
+    # After the deadline: late work, back-dated by its committer, pushed and pulled.
+    (student / "a.txt").write_text("late")
+    git(student, "commit", "-q", "-am", "late", date="2026-01-01T00:00:00Z")
+    git(clone, "pull", "-q")
+    late = git(clone, "rev-parse", "HEAD").strip()
+    assert collect.choose_commit(clone)[0] == late  # no deadline: the last commit
+    commit, timestamp, how = collect.choose_commit(clone, snapshot=snapshot)
+    assert (commit, timestamp[:16]) == (on_time, collect.nbgrader_time(
+        datetime.fromisoformat(snapshot["clones"]["rnn-course-ann"]["fetched"]))[:16])
+    assert collect.choose_commit(clone, before=deadline)[0] == on_time  # by the reflog
+    # A clone made after the deadline has no record from before it: committer dates decide,
+    # and the report says so.
+    subprocess.run(["git", "clone", "-q", str(student), str(clones / "rnn-course-ben")], check=True)
+    problems = []
+    roster = collect.Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
+    matched = collect.match_clones(sorted(clones.iterdir()), roster, problems, before=deadline)
+    assert matched["ann"].commit == on_time and matched["ben"].commit == late
+    assert len(problems) == 1 and "(rnn-course-ben)" in problems[0] and "--snapshot" in problems[0]
+    assert collect.match_clones(sorted(clones.iterdir()), roster, [], snapshot=snapshot)[
+        "ann"].commit == on_time
 
 
 def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_path):
@@ -231,6 +272,10 @@ def test_feedback_preprocessor_hides_hidden_code_and_tracebacks():
     assert "secret" not in str(cell.outputs)
 
 
+GRADEBOOK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades",
+                           "autograder.feedback.AwaitingHandGrading")  # they read a gradebook
+
+
 def render_feedback(nb, config_lines, tmp_path, assignment="00_setup"):
     """Write ``nb`` as nbgrader's generate_feedback would (its template and exporter) with
     ``config_lines`` of nbgrader configuration; return the page's path."""
@@ -248,7 +293,7 @@ def render_feedback(nb, config_lines, tmp_path, assignment="00_setup"):
         str(templates / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
     exporter = HTMLExporter(config=config)
     for name in config.GenerateFeedback.get("preprocessors", []):
-        if name != "nbgrader.preprocessors.GetGrades":  # needs a gradebook
+        if name not in GRADEBOOK_PREPROCESSORS:
             exporter.register_preprocessor(import_item(name)(config=config), enabled=True)
     resources = {"nbgrader": {"notebook": "setup", "assignment": assignment, "score": 1,
                               "max_score": 2, "late_penalty": 0}}
