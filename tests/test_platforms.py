@@ -31,7 +31,7 @@ PLATFORMS = {
     "macOS arm64": ("aarch64-apple-darwin", "tensorflow"),
     "Windows x86-64": ("x86_64-pc-windows-msvc", "tensorflow-cpu"),
 }
-# TensorFlow stopped shipping macOS x86-64 wheels after 2.16; the README says so.
+# TensorFlow 2.21 ships no macOS x86-64 wheel; the READMEs say so.
 UNSUPPORTED_PLATFORMS = {"macOS x86-64": "x86_64-apple-darwin"}
 # Modules and signal names Windows does not have (https://docs.python.org/3/library/).
 POSIX_ONLY_MODULES = {"resource", "fcntl", "termios", "tty", "pty", "pwd", "grp", "syslog",
@@ -91,12 +91,20 @@ def test_unsupported_platform_lacks_tensorflow_wheels(package_index, platform):
 
 
 def fake_python(folder, name, version):
-    """Write an executable ``name`` into ``folder`` that reports ``version`` like
-    ``python -c 'print(version)'`` would, or fails like a pyenv shim when version is None."""
+    """Write an executable ``name`` into ``folder`` that answers the Makefile's version query
+    with ``version``, or fails like an unselected pyenv shim when version is None."""
+    folder.mkdir(exist_ok=True)
     script = folder / name
     script.write_text("#!/bin/sh\n" + (f"echo {version}\n" if version else "exit 127\n"))
     script.chmod(0o755)
     return script
+
+
+def make_print_python(path_dir, *arguments):
+    """Run `make print-python` with nothing but ``path_dir`` on PATH; return the process."""
+    make = shutil.which("make") or pytest.skip("make is not installed")
+    return subprocess.run([make, "-s", "-f", str(ROOT / "Makefile"), "print-python", *arguments],
+                          cwd=path_dir, env={"PATH": str(path_dir)}, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("interpreters, chosen", [
@@ -106,13 +114,25 @@ def fake_python(folder, name, version):
     ({"python3.11": "3.11", "python3.12": "3.12"}, "python3.11"),
 ])
 def test_makefile_picks_the_first_supported_python(tmp_path, interpreters, chosen):
-    make = shutil.which("make") or pytest.skip("make is not installed")
     for name, version in interpreters.items():
         fake_python(tmp_path, name, version)
-    process = subprocess.run([make, "-s", "-f", str(ROOT / "Makefile"), "print-python"],
-                             cwd=tmp_path, env={"PATH": str(tmp_path)}, capture_output=True, text=True)
+    process = make_print_python(tmp_path)
     assert process.stdout.strip() == chosen, (
         f"with {interpreters} on PATH make should use {chosen}:\n{process.stdout}{process.stderr}")
+
+
+def test_makefile_picks_a_real_python312_alone_on_path(tmp_path):
+    # On PATH, or installed by pyenv without being selected (its shim then fails).
+    candidates = [shutil.which("python3.12"), *sorted(Path(os.environ.get(
+        "PYENV_ROOT", Path.home() / ".pyenv")).glob("versions/3.12*/bin/python3.12"))]
+    version_query = ["-c", "import sys; print(sys.executable, sys.version_info[:2] == (3, 12))"]
+    answers = [subprocess.run([c, *version_query], capture_output=True, text=True).stdout.split()
+               for c in candidates if c]
+    real = next((answer[0] for answer in answers if answer[1:] == ["True"]), None)
+    if real is None:
+        pytest.skip("no Python 3.12 on this machine")
+    (tmp_path / "python3.12").symlink_to(real)
+    assert make_print_python(tmp_path).stdout.strip() == "python3.12"
 
 
 @pytest.mark.parametrize("interpreters, override", [
@@ -120,24 +140,17 @@ def test_makefile_picks_the_first_supported_python(tmp_path, interpreters, chose
     ({"python3.11": "3.11"}, "python3.14"),
 ])
 def test_makefile_stops_without_a_supported_python(tmp_path, interpreters, override):
-    make = shutil.which("make") or pytest.skip("make is not installed")
     for name, version in {**interpreters, "python3.14": "3.14"}.items():
         fake_python(tmp_path, name, version)
-    command = [make, "-s", "-f", str(ROOT / "Makefile"), "print-python"]
-    process = subprocess.run(command + ([f"PYTHON={override}"] if override else []),
-                             cwd=tmp_path, env={"PATH": str(tmp_path)}, capture_output=True, text=True)
+    process = make_print_python(tmp_path, *([f"PYTHON={override}"] if override else []))
     assert process.returncode != 0 and not process.stdout, process.stdout
     assert "3.11, 3.12 or 3.13" in process.stderr and "make PYTHON=" in process.stderr, process.stderr
 
 
 def test_makefile_python_override_wins(tmp_path):
-    make = shutil.which("make") or pytest.skip("make is not installed")
     fake_python(tmp_path, "python3.11", "3.11")
-    (tmp_path / "elsewhere").mkdir()
     chosen = fake_python(tmp_path / "elsewhere", "python", "3.13")
-    process = subprocess.run([make, "-s", "-f", str(ROOT / "Makefile"), "print-python", f"PYTHON={chosen}"],
-                             cwd=tmp_path, env={"PATH": str(tmp_path)}, capture_output=True, text=True)
-    assert process.stdout.strip() == str(chosen), process.stderr
+    assert make_print_python(tmp_path, f"PYTHON={chosen}").stdout.strip() == str(chosen)
 
 
 def test_student_code_imports_no_posix_only_module():
