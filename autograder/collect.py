@@ -55,7 +55,7 @@ from autograder.grading import (
 )
 from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
-    record_result, retrying, this_course_version, write_pages,
+    record_result, retrying, write_pages,
 )
 
 STUDENT_ID_COLUMNS = ("student_id", "identifier")
@@ -446,8 +446,7 @@ def prepare_assignment(course, assignment, matched, students, problems, force=Fa
         if student in graded_at and graded_at[student] == parse_utc(clone.timestamp):
             kept.append(student)
         else:
-            tasks.append(Task(assignment.name, student, content, clone.timestamp,
-                              this_course_version()))
+            tasks.append(Task(assignment.name, student, content, clone.timestamp))
     if not tasks and not kept:
         problems.append(f"{assignment.name}: no submissions to grade")
     return tasks, kept
@@ -626,7 +625,7 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
     # The engine starts (or reaches its scheduler) before anything is written.
     course, seconds, interrupted = None, {}, False
     try:
-        with GradingEngine(workers or cpu_count(), scheduler) as engine:
+        with GradingEngine(workers or cpu_count(), scheduler, sandbox) as engine:
             course = ScratchCourse(out, db_url=db)
             enable_feedback_without_hidden_tests(course)
             tasks, kept = [], {}

@@ -56,12 +56,13 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class Task:
-    """One submission to grade, as data."""
+    """One submission to grade, as data. The engine fills in the fields after ``timestamp``."""
     assignment: str          # its name in autograder/course.toml
     student: str
     notebook: bytes          # the submitted notebook, as committed
     timestamp: str | None    # nbgrader's format ("2026-11-20 17:30:00.000000 UTC"), or None
-    course_version: str      # the coordinator's course_version()
+    course_version: str = ""  # the coordinator's course_version()
+    sandbox: str = "bwrap"    # GuardedExecute.sandbox: "bwrap", or "none" (--unsafe-no-sandbox)
     kernel_threads: dict = field(default_factory=dict)  # {worker address: threads per kernel}
 
 
@@ -175,12 +176,12 @@ def generated_assignment(assignment):
         return _generated[assignment.name]
 
 
-def scratch_course(assignment, folder):
+def scratch_course(assignment, folder, sandbox):
     """A scratch course in ``folder`` with ``assignment`` generated and feedback configured
     as collect's (hidden tests' code never shown)."""
     from autograder.collect import enable_feedback_without_hidden_tests
 
-    course = ScratchCourse(folder)
+    course = ScratchCourse(folder, sandbox=sandbox)
     course.preexec = _libc and die_with_worker
     for relative, content in generated_assignment(assignment).items():
         target = course.root / relative
@@ -229,7 +230,7 @@ def grade_submission(task):
     assignment = get_assignment(task.assignment)
     threads = task.kernel_threads.get(here) or cpu_count()
     with kernel_threads(threads), tempfile.TemporaryDirectory(prefix="rnn-grading-") as folder:
-        course = scratch_course(assignment, Path(folder) / "course")
+        course = scratch_course(assignment, Path(folder) / "course", task.sandbox)
         upload = Path(folder) / "upload" / assignment.notebook
         upload.parent.mkdir()
         upload.write_bytes(task.notebook)
@@ -242,7 +243,7 @@ def grade_submission(task):
                 f"{assignment.name}: nbgrader could not grade {task.student} (exit "
                 f"{process.returncode}):\n{process.stderr[-2000:]}")
         else:
-            feedback = course.nbgrader("generate_feedback", assignment.name, "--force")
+            feedback = course.generate_feedback(assignment)  # sandboxed: renders student output
             if feedback.returncode != 0:
                 result.problems.append(
                     f"{assignment.name}: no feedback for {task.student}: generate_feedback "
@@ -370,12 +371,16 @@ class GradingEngine:
     cluster starts when there are tasks for more than one worker; leaving stops it.
     """
 
-    def __init__(self, workers=None, scheduler=None):
+    def __init__(self, workers=None, scheduler=None, sandbox="bwrap"):
         self.workers = workers or cpu_count()
         self.scheduler = scheduler
+        self.sandbox = sandbox
         self.client = self.cluster = None
+        self.version = None
 
     def __enter__(self):
+        # The version of the course as this run starts, before any worker starts.
+        self.version = course_version()
         if self.scheduler:
             self._connect()
         return self
@@ -441,14 +446,21 @@ class GradingEngine:
                 bar.update()
                 yield task, outcome
 
+    def _complete(self, task, threads):
+        """``task`` with what the engine adds: the course version (unless given), the sandbox,
+        the kernels' threads."""
+        return replace(task, course_version=task.course_version or self.version,
+                       sandbox=self.sandbox, kernel_threads=threads)
+
     def _outcomes(self, tasks):
         if not self.scheduler and self.local_workers(len(tasks)) > 1 and self.client is None:
             self._start_local_cluster(self.local_workers(len(tasks)))
         if self.client is None:
             threads = {"": cpu_count()}
             for task in tasks:
+                task = self._complete(task, threads)
                 try:
-                    outcome = grade_submission(replace(task, kernel_threads=threads))
+                    outcome = grade_submission(task)
                 except Exception as err:  # noqa: BLE001  (one submission never stops the class)
                     outcome = err
                 yield task, outcome
@@ -456,11 +468,11 @@ class GradingEngine:
         from distributed import as_completed
 
         threads = cluster_kernel_threads(self.client)
-        futures = {
-            self.client.submit(
-                grade_submission, replace(task, kernel_threads=threads), pure=False,
-                key=f"grade-{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}"): task
-            for task in tasks}
+        futures = {}
+        for task in tasks:
+            task = self._complete(task, threads)
+            key = f"grade-{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}"
+            futures[self.client.submit(grade_submission, task, pure=False, key=key)] = task
         try:
             for future in as_completed(futures):
                 try:
