@@ -374,15 +374,17 @@ class ScratchCourse:
             preexec_fn=self.preexec,
         )
 
-    def generate_feedback(self, assignment):
-        """Run nbgrader generate_feedback; return the CompletedProcess (never raises).
+    def generate_feedback(self, assignment, student=None):
+        """Run nbgrader generate_feedback (for every student, or one); return the
+        CompletedProcess (never raises).
 
         It renders what student code printed, so with a sandbox it runs in one too: the course
         folder read-only but for ``feedback/``, the repository's ``autograder/`` (for the
         feedback preprocessors) and nothing else of the repository, no network. That needs the
         gradebook in the course folder (sqlite); a shared database is rendered unsandboxed.
         """
-        args = ("generate_feedback", assignment.name, "--force")
+        args = ("generate_feedback", assignment.name, "--force",
+                *([f"--student={student}"] if student else []))
         if self.sandbox != "bwrap" or not self.db_url.startswith("sqlite:"):
             return self.nbgrader(*args)
         from autograder import sandbox
