@@ -401,6 +401,7 @@ class StudentSide:
         self.user_ns = shell.user_ns
         self.trusted = None
         self.callbacks, self.handles = {}, []
+        self.calls = []  # the arguments of the calls in progress, innermost last
 
     def serve(self):
         while True:
@@ -411,8 +412,12 @@ class StudentSide:
 
     def call_judge(self, number):
         def call_judge(*args, **kwargs):
+            # The judge's function may read the caller's arrays (a closure over x while the
+            # student's code perturbs x in place): they go along as they are now.
+            current = self.calls[-1] if self.calls else []
             self.channel.send({"op": "callback", "id": number, "args": encode(list(args)),
-                               "kwargs": encode(kwargs)})
+                               "kwargs": encode(kwargs),
+                               "sync": [_encode_or_none(a) for a in current]})
             while True:
                 message = self.channel.receive()
                 if "op" not in message:
@@ -461,10 +466,13 @@ class StudentSide:
         if op == "call":
             args = self.decode_arguments(request["args"])
             kwargs = self.decode_arguments(request["kwargs"])
+            self.calls.append([*args, *kwargs.values()])
             try:
                 result = self.handles[int(request["handle"])](*args, **kwargs)
             except BaseException as error:  # noqa: BLE001
                 return {"raised": type(error).__name__, "message": describe(error)}
+            finally:
+                self.calls.pop()
             try:
                 originals = [*args, *kwargs.values()]
                 return {"result": encode(result, originals),
@@ -513,6 +521,7 @@ class StudentProcess:
     def __init__(self, channel):
         self.channel = channel
         self.callbacks = []
+        self.calls = []  # the arguments of the calls in progress, innermost last
 
     def ask(self, message):
         self.channel.send(message)
@@ -524,6 +533,9 @@ class StudentProcess:
 
     def _answer_callback(self, request):
         try:
+            for original, now in zip(self.calls[-1] if self.calls else [], request.get("sync", [])):
+                if now is not None:
+                    update_in_place(original, now)
             function = self.callbacks[int(request["id"])]
             result = function(*decode(request["args"]), **decode(request["kwargs"]))
             self.channel.send({"result": encode(result)})
@@ -563,9 +575,13 @@ class StudentProcess:
     def stub(self, name, handle):
         def call_student(*args, **kwargs):
             originals = [*args, *kwargs.values()]
-            reply = self.ask({"op": "call", "handle": handle,
-                              "args": self.encode_arguments(list(args)),
-                              "kwargs": self.encode_arguments(kwargs)})
+            self.calls.append(originals)
+            try:
+                reply = self.ask({"op": "call", "handle": handle,
+                                  "args": self.encode_arguments(list(args)),
+                                  "kwargs": self.encode_arguments(kwargs)})
+            finally:
+                self.calls.pop()
             if "opaque" in reply:
                 raise Opaque(reply["opaque"])
             if "raised" in reply:

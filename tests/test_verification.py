@@ -112,3 +112,15 @@ def test_a_process_that_ignores_interrupts_leaves_the_rest_unverified_with_a_rea
     verdicts, problem = verify(("code", SETUP), ("code", stubborn), ("code", SOFTMAX),
                                ("test", SOFTMAX_TEST), timeout=3)
     assert verdicts == {} and "did not finish in time" in problem
+
+
+def test_a_tests_function_sees_the_arrays_the_students_code_changes_in_place():
+    """A gradient check: the test's function reads x from outside while the student's
+    numerical gradient perturbs x in place."""
+    student = ("def slope(f, x, h=1e-5):\n    x[0] += h\n    up = f(None)\n    x[0] -= 2 * h\n"
+               "    down = f(None)\n    x[0] += h\n    return (up - down) / (2 * h)")
+    test = ("x = np.array([3.0])\n"
+            "check_close('slope of x**2 at 3', slope(lambda _: float(x[0] ** 2), x), 6.0, rtol=1e-6)\n"
+            "check_close('x afterwards', x, [3.0], rtol=0, atol=1e-12)")
+    verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
+    assert problem is None and verdicts == {2: (True, "")}
