@@ -57,14 +57,48 @@ class Opaque(BaseException):
 def encode(value, originals=()):
     """Plain JSON data for ``value``; raise Opaque for anything else.
 
-    ``originals`` are objects of the other side (a call's arguments): one of them found in
-    ``value`` is encoded as a reference to it, so identity survives the trip.
+    ``originals`` are objects of the other side (a call's arguments): one of them, or an
+    array or container held in one of them, found in ``value`` is encoded as a reference to
+    it, so identity (``is``, ``np.shares_memory``) survives the trip.
     """
-    import numpy as np
+    paths = originals if isinstance(originals, dict) else reference_paths(originals)
+    return _encode(value, paths)
+
+
+def reference_paths(originals):
+    """{id: path} of a call's arguments and of the containers and arrays inside them."""
+    paths = {}
+
+    def walk(value, path, depth):
+        if isinstance(value, (bool, int, float, str, bytes, type(None))) or id(value) in paths:
+            return
+        paths[id(value)] = path
+        if depth < 3 and type(value) in (list, tuple):
+            for index, item in enumerate(value):
+                walk(item, [*path, index], depth + 1)
+        elif depth < 3 and type(value) is dict:
+            for key, item in value.items():
+                if type(key) in (str, int):
+                    walk(item, [*path, key], depth + 1)
 
     for position, original in enumerate(originals):
-        if value is original and not isinstance(value, (bool, int, float, str, type(None))):
-            return {"t": "arg", "i": position}
+        walk(original, [position], 0)
+    return paths
+
+
+def follow(originals, path):
+    """The object at ``path`` (from ``reference_paths``) among ``originals``."""
+    value = originals[int(path[0])]
+    for step in path[1:]:
+        value = value[step]
+    return value
+
+
+def _encode(value, paths):
+    import numpy as np
+
+    if id(value) in paths and not isinstance(value, (bool, int, float, str, type(None))):
+        return {"t": "arg", "path": paths[id(value)]}
     kind = type(value)
     if value is None or kind in (bool, int, str):
         return {"t": "py", "v": value}
@@ -77,10 +111,10 @@ def encode(value, originals=()):
         return {"t": "np", "dtype": value.dtype.str,
                 "b": base64.b64encode(value.tobytes()).decode()}
     if kind in (list, tuple):
-        return {"t": kind.__name__, "v": [encode(item, originals) for item in value]}
+        return {"t": kind.__name__, "v": [_encode(item, paths) for item in value]}
     if kind is dict:
-        return {"t": "dict", "k": [encode(k, originals) for k in value],
-                "v": [encode(v, originals) for v in value.values()]}
+        return {"t": "dict", "k": [_encode(k, paths) for k in value],
+                "v": [_encode(v, paths) for v in value.values()]}
     if kind is np.random.Generator:
         return {"t": "gen", "state": _plain(value.bit_generator.state)}
     raise Opaque(kind.__name__)
@@ -134,7 +168,7 @@ def decode(data, originals=()):
         generator.bit_generator.state = _unplain(data["state"])
         return generator
     if kind == "arg":
-        return originals[int(data["i"])]
+        return follow(originals, data["path"])
     raise ValueError(f"unknown value kind {kind!r}")
 
 

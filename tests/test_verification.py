@@ -124,3 +124,14 @@ def test_a_tests_function_sees_the_arrays_the_students_code_changes_in_place():
             "check_close('x afterwards', x, [3.0], rtol=0, atol=1e-12)")
     verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
     assert problem is None and verdicts == {2: (True, "")}
+
+
+def test_arrays_returned_from_inside_an_argument_keep_their_identity():
+    """A clip that returns a new dict of the caller's own (unclipped) arrays is told apart
+    from one that returns new arrays."""
+    same = "def copy_grads(g):\n    return {k: v for k, v in g.items()}"
+    new = "def copy_grads(g):\n    return {k: v.copy() for k, v in g.items()}"
+    test = ("g = {'a': np.ones(3)}\nout = copy_grads(g)\n"
+            "assert not np.shares_memory(out['a'], g['a']), 'copy_grads must return new arrays'")
+    assert not verify(("code", SETUP), ("code", same), ("test", test))[0][2][0]
+    assert verify(("code", SETUP), ("code", new), ("test", test))[0] == {2: (True, "")}
