@@ -38,8 +38,12 @@ course: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# nbgrader runs `alembic` from PATH when the Formgrader first makes gradebook.db; a gradebook
+# an older `make lab` left without its schema version is rebuilt first (autograder/gradebook.py).
+# LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--port=8889 --no-browser".
 lab: $(STAMP)
-	$(BIN)/jupyter lab
+	$(BIN)/python -m autograder.gradebook
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_ARGS)
 
 print-python:   # the interpreter a new .venv gets (tests/test_platforms.py checks the choice)
 	$(check_python)

@@ -1,0 +1,100 @@
+"""Find and rebuild a gradebook that nbgrader made without its schema version.
+
+    python -m autograder.gradebook [GRADEBOOK]     (default: gradebook.db; `make lab` runs it)
+
+nbgrader makes gradebook.db the first time the Formgrader opens: it creates the tables, then
+asks the `alembic` command for the schema's version. When `alembic` was not on PATH (as with
+`make lab` before it put .venv/bin there), the tables were made but the version never was:
+the Formgrader stays at "Loading, please wait...", and `nbgrader db upgrade` fails with
+"duplicate column name". Such a gradebook is rebuilt: the damaged file is kept beside it as
+gradebook.db.damaged-<time>, nbgrader makes a new one, and every row that can be read from
+the damaged file (students, submissions, grades) is copied into it.
+"""
+
+import argparse
+import os
+import sqlite3
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+from autograder.grading import ROOT
+
+
+def table_names(connection, schema="main"):
+    return {name for (name,) in connection.execute(
+        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+
+
+def is_damaged(gradebook):
+    """True when the sqlite file ``gradebook`` has tables but no ``alembic_version`` table."""
+    if not gradebook.is_file():
+        return False
+    with closing(sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)) as connection:
+        tables = table_names(connection)
+    return bool(tables) and "alembic_version" not in tables
+
+
+def new_gradebook(gradebook):
+    """Let nbgrader make an empty gradebook at ``gradebook``, schema version included."""
+    from nbgrader.api import Gradebook
+
+    # nbgrader runs `alembic` from PATH for the version: use the one next to this Python.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    Gradebook(f"sqlite:///{gradebook}").close()
+
+
+def copy_rows(source, dest):
+    """Copy the rows of every table of ``dest`` that ``source`` also has, in the columns both
+    have, in one transaction (all or none); return the number of rows copied.
+
+    ``dest`` is a gradebook nbgrader has just made: its only row, the default course, is
+    dropped (the Formgrader adds the course of nbgrader_config.py when it opens).
+    """
+    from nbgrader.api import Base
+
+    with closing(sqlite3.connect(dest)) as connection:
+        connection.execute("ATTACH DATABASE ? AS old", (str(source),))
+        copied = 0
+        with connection:
+            connection.execute('DELETE FROM main."course"')
+            old_tables = table_names(connection, "old")
+            for table in [t.name for t in Base.metadata.sorted_tables if t.name in old_tables]:
+                new_columns = [row[1] for row in connection.execute(f'PRAGMA main.table_info("{table}")')]
+                old_columns = {row[1] for row in connection.execute(f'PRAGMA old.table_info("{table}")')}
+                columns = ", ".join(f'"{c}"' for c in new_columns if c in old_columns)
+                copied += connection.execute(
+                    f'INSERT INTO main."{table}" ({columns}) SELECT {columns} FROM old."{table}"').rowcount
+        return copied
+
+
+def rebuild(gradebook):
+    """Rebuild the damaged ``gradebook``; return (path of the damaged file kept, rows copied
+    or None when its rows could not be read)."""
+    damaged = gradebook.with_name(f"{gradebook.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    gradebook.rename(damaged)
+    new_gradebook(gradebook)
+    try:
+        return damaged, copy_rows(damaged, gradebook)
+    except sqlite3.DatabaseError:
+        return damaged, None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("gradebook", nargs="?", type=Path, default=ROOT / "gradebook.db")
+    gradebook = parser.parse_args(argv).gradebook
+    if not is_damaged(gradebook):
+        return 0
+    damaged, copied = rebuild(gradebook)
+    kept = (f"kept its {copied} rows (students, submissions, grades)" if copied is not None
+            else "could not read its rows: it starts empty")
+    print(f"{gradebook} had nbgrader's tables but no schema version (an earlier `make lab` could "
+          f"not run alembic), so the Formgrader could not open it. Rebuilt it and {kept}; the "
+          f"damaged file is {damaged}.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
