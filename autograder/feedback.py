@@ -152,8 +152,8 @@ def as_text(value):
 
 
 def output_text(output, traceback=True):
-    """Everything a reader of an output sees as text: streams, error messages (and their
-    ``traceback``), text data (images excluded), HTML entities decoded."""
+    """Everything a reader of an output sees as text: streams, error messages (with their
+    ``traceback`` or not), text data (images excluded), HTML entities decoded."""
     parts = [output.get("text", ""), output.get("ename", ""), output.get("evalue", ""),
              *(output.get("traceback", []) if traceback else [])]
     parts += [value for mime, value in output.get("data", {}).items()
@@ -181,14 +181,21 @@ class RedactSecrets(Preprocessor):
         lines = self.secrets.get(assignment) or secret_lines_in(
             cell.source for cell in nb.cells if BEGIN_HIDDEN in cell.source)
         self.forms = {form for line in lines for form in encoded_forms(line)}
+        # A traceback quotes the code it ran: a line the student wrote (a correct solution
+        # line, say) is no leak there.
+        own = squash("\n".join(cell.source for cell in nb.cells if BEGIN_HIDDEN not in cell.source))
+        self.traceback_forms = {form for line in lines if squash(line) not in own
+                                for form in encoded_forms(line)}
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
-        # A hidden test's traceback quotes it by design; HideHiddenTests keeps only its message.
-        tracebacks = BEGIN_HIDDEN not in cell.source
         for position, output in enumerate(cell.get("outputs", [])):
-            text = squash(output_text(output, tracebacks))
-            if any(form in text for form in self.forms):
+            text = squash(output_text(output, traceback=False))
+            # A hidden test's traceback quotes it by design; HideHiddenTests keeps its message.
+            trace = "" if BEGIN_HIDDEN in cell.source else squash(
+                "".join(map(as_text, output.get("traceback", []))))
+            if (any(form in text for form in self.forms)
+                    or any(form in trace for form in self.traceback_forms)):
                 cell.outputs[position] = NotebookNode(
                     output_type="stream", name="stdout", text=REDACTED + "\n")
         return cell, resources

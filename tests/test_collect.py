@@ -373,6 +373,23 @@ def test_outputs_showing_a_hidden_line_are_redacted_in_any_encoding(tmp_path, en
     assert encode(hidden).strip() not in text and "z_hidden" not in text
 
 
+def test_a_traceback_quoting_the_students_own_solution_line_is_shown():
+    solution_line = "shifted = z - np.max(z, axis=0, keepdims=True)"
+    cell = nbformat.v4.new_code_cell(f"def softmax(z):\n    {solution_line}\n    return shifted")
+    cell.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape",
+                                           traceback=[f"---> 2     {solution_line}"])]
+    redact = RedactSecrets(secrets={"00_setup": [solution_line]})
+    nb, _ = redact.preprocess(nbformat.v4.new_notebook(cells=[cell]),
+                              {"nbgrader": {"assignment": "00_setup"}})
+    assert nb.cells[0].outputs[0].ename == "ValueError"
+    cell.source = "softmax(x)"  # the same traceback from a cell that does not hold the line
+    cell.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="bad shape",
+                                           traceback=[f"---> 2     {solution_line}"])]
+    nb, _ = redact.preprocess(nbformat.v4.new_notebook(cells=[cell]),
+                              {"nbgrader": {"assignment": "00_setup"}})
+    assert nb.cells[0].outputs[0].text == REDACTED + "\n"
+
+
 def test_redaction_without_configured_secrets_uses_the_notebooks_own_hidden_lines():
     hidden = "assert softmax(z_hidden)[0, 2] == 0.125"
     cell = nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")
