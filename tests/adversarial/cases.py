@@ -159,6 +159,23 @@ def memory_bomb(kit):
     return Submission(append(prepend(kit.reference, "huge = bytearray(1 << 40)"), bomb), "all")
 
 
+@case("output-flood")
+def output_flood(kit):
+    """Correct work that prints 64 MiB: the grader keeps the notebook's first 16 MiB of output,
+    says it cut the rest, and grades normally."""
+    flood = "for _ in range(64):\n    print('x' * (2**20 - 1))"
+    return Submission(insert_before(kit.reference, kit.split, flood), "all")
+
+
+@case("fork-bomb")
+def fork_bomb(kit):
+    """Correct work, then processes that fork until the sandbox's process limit stops them."""
+    bomb = ("import os\nfor _ in range(10000):\n    try:\n        if os.fork() == 0:\n"
+            "            import time\n            time.sleep(600)\n            os._exit(0)\n"
+            "    except OSError:\n        break")
+    return Submission(insert_before(kit.reference, kit.split, bomb), "all")
+
+
 @case("test-cells-deleted")
 def test_cells_deleted(kit):
     """A correct solution without its test cells: they are put back and run."""
