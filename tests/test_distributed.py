@@ -285,12 +285,19 @@ def test_a_killed_worker_loses_nothing_and_a_submission_that_kills_two_fails(
 
 # --------------------------------------------------------------------------- PostgreSQL
 
+def postgres_program(name):
+    """The path of a PostgreSQL server program: on PATH, or where Debian installs it."""
+    debian = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return shutil.which(name) or (str(debian[-1]) if debian else None)
+
+
 @pytest.fixture
 def postgres():
     """A PostgreSQL server on 127.0.0.1 started for the test; yields a database URL."""
-    if not (shutil.which("initdb") and shutil.which("pg_ctl")):
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH: "
-                    "apt-get install postgresql, or put its bin/ on PATH")
+    initdb, pg_ctl = postgres_program("initdb"), postgres_program("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in "
+                    "/usr/lib/postgresql: apt-get install postgresql")
     import psycopg2
 
     # PostgreSQL refuses to run as root: run it as nobody, in a folder nobody owns.
@@ -300,9 +307,9 @@ def postgres():
         shutil.chown(folder, "nobody")
     data, port = folder / "data", free_port()
     try:
-        subprocess.run([*as_user, "initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+        subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
                        check=True, capture_output=True)
-        subprocess.run([*as_user, "pg_ctl", "-D", str(data), "-w", "-l", str(folder / "log"),
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-w", "-l", str(folder / "log"),
                         "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"],
                        check=True, capture_output=True)
         connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres",
@@ -312,7 +319,7 @@ def postgres():
         connection.close()
         yield f"postgresql://postgres@127.0.0.1:{port}/grades"
     finally:
-        subprocess.run([*as_user, "pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
