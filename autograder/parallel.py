@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -123,7 +124,7 @@ def cpu_count():
     return os.cpu_count() or 1
 
 
-_libc = ctypes.CDLL(None, use_errno=True) if os.uname().sysname == "Linux" else None
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 def die_with_worker():
