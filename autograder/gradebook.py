@@ -27,6 +27,10 @@ def table_names(connection, schema="main"):
         f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
 
 
+def column_names(connection, schema, table):
+    return [row[1] for row in connection.execute(f'PRAGMA {schema}.table_info("{table}")')]
+
+
 def is_damaged(gradebook):
     """True when the sqlite file ``gradebook`` has tables but no ``alembic_version`` table."""
     if not gradebook.is_file():
@@ -61,11 +65,11 @@ def copy_rows(source, dest):
             connection.execute('DELETE FROM main."course"')
             old_tables = table_names(connection, "old")
             for table in [t.name for t in Base.metadata.sorted_tables if t.name in old_tables]:
-                new_columns = [row[1] for row in connection.execute(f'PRAGMA main.table_info("{table}")')]
-                old_columns = {row[1] for row in connection.execute(f'PRAGMA old.table_info("{table}")')}
-                columns = ", ".join(f'"{c}"' for c in new_columns if c in old_columns)
-                copied += connection.execute(
-                    f'INSERT INTO main."{table}" ({columns}) SELECT {columns} FROM old."{table}"').rowcount
+                old_columns = column_names(connection, "old", table)
+                columns = ", ".join(f'"{c}"' for c in column_names(connection, "main", table)
+                                    if c in old_columns)
+                copied += connection.execute(f'INSERT INTO main."{table}" ({columns}) '
+                                             f'SELECT {columns} FROM old."{table}"').rowcount
         return copied
 
 

@@ -79,7 +79,7 @@ def test_validate_gets_each_assignments_time_limit_and_the_graders_environment(e
 def test_student_jupyterlab_hides_the_instructor_tools(exported):
     page = json.loads((exported / ".jupyter" / "labconfig" / "page_config.json").read_text())
     assert set(page["disabledExtensions"]) == {f"@jupyter/nbgrader:{plugin}" for plugin in (
-        "formgrader", "create-assignment", "course-list", "assignment-list")}
+        "formgrader", "create-assignment", "course-list", "assignment-list", "menu")}
     server = json.loads((exported / ".jupyter" / "jupyter_server_config.json").read_text())
     assert not any(server["ServerApp"]["jpserver_extensions"].values())
     assert "JUPYTER_CONFIG_PATH=.jupyter jupyter lab" in (exported / "README.md").read_text()
