@@ -261,7 +261,7 @@ def choose_commit(path, before=None, snapshot=None):
         return (*last_commit(path), "last commit")
     held = held_at(path, parse_deadline(before))
     if held:
-        return held[1], nbgrader_time(held[0]), f"held by the clone at the deadline (reflog)"
+        return held[1], nbgrader_time(held[0]), "held by the clone at the deadline (reflog)"
     graded = last_commit(path, before)
     if graded is None:
         return None, None, f"no commit before {before} (not graded)"
