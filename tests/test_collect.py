@@ -159,6 +159,17 @@ def test_deadlines_come_from_when_the_grader_saw_a_commit_not_from_its_date(tmp_
         "ann"].commit == on_time
 
 
+def test_grading_without_bubblewrap_is_refused_unless_asked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(collect.shutil, "which", lambda name: None)
+    roster = write_roster(tmp_path / "roster.csv", ["student_id", "repo"], [["s1", "r1"]])
+    with pytest.raises(SystemExit, match="bubblewrap"):
+        collect.main([str(tmp_path), "--roster", str(roster), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit, match="no course assignment found"):  # past the check
+        collect.main([str(tmp_path), "--roster", str(roster), "--out", str(tmp_path / "out"),
+                      "--unsafe-no-sandbox"])
+
+
 def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_path):
     git(tmp_path, "init", "-q")
     (tmp_path / "a.txt").write_text("a")
