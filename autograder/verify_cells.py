@@ -172,8 +172,10 @@ def decode(data, originals=()):
     raise ValueError(f"unknown value kind {kind!r}")
 
 
-def update_in_place(target, data):
-    """Make argument ``target`` what the call left it as (``data`` from ``encode``)."""
+def update_in_place(target, data, replaced=()):
+    """Make argument ``target`` what the call left it as (``data`` from ``encode``). For a
+    dict, ``replaced`` are the keys whose value the call replaced by another object (an array
+    changed in place stays the caller's array; one replaced is a new one)."""
     import numpy as np
 
     if data["t"] == "arg":
@@ -186,7 +188,9 @@ def update_in_place(target, data):
             del target[key]
         for key, value in new.items():
             old = target.get(key)
-            if type(old) is np.ndarray and type(value) is np.ndarray and old.shape == value.shape:
+            if key in replaced:
+                target[key] = value
+            elif type(old) is np.ndarray and type(value) is np.ndarray and old.shape == value.shape:
                 old[...] = value
             else:
                 target[key] = value
@@ -500,7 +504,10 @@ class StudentSide:
         if op == "call":
             args = self.decode_arguments(request["args"])
             kwargs = self.decode_arguments(request["kwargs"])
-            self.calls.append([*args, *kwargs.values()])
+            originals = [*args, *kwargs.values()]
+            held = [{k: id(v) for k, v in a.items()} if type(a) is dict else {}
+                    for a in originals]
+            self.calls.append(originals)
             try:
                 result = self.handles[int(request["handle"])](*args, **kwargs)
             except BaseException as error:  # noqa: BLE001
@@ -508,9 +515,11 @@ class StudentSide:
             finally:
                 self.calls.pop()
             try:
-                originals = [*args, *kwargs.values()]
                 return {"result": encode(result, originals),
-                        "after": [_encode_or_none(a) for a in originals]}
+                        "after": [_encode_or_none(a) for a in originals],
+                        "replaced": [[k for k, v in a.items() if type(k) in (str, int)
+                                      and ids.get(k) != id(v)] if type(a) is dict else []
+                                     for a, ids in zip(originals, held)]}
             except Opaque as opaque:
                 return {"opaque": str(opaque)}
         if op == "set":
@@ -620,9 +629,10 @@ class StudentProcess:
                 raise Opaque(reply["opaque"])
             if "raised" in reply:
                 raise student_exception(reply["raised"], reply["message"])
-            for original, after in zip(originals, reply["after"]):
+            for original, after, replaced in zip(originals, reply["after"],
+                                                 reply.get("replaced", [[]] * len(originals))):
                 if after is not None:
-                    update_in_place(original, after)
+                    update_in_place(original, after, set(replaced))
             return decode(reply["result"], originals)
 
         call_student.__name__ = call_student.__qualname__ = name

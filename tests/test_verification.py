@@ -135,3 +135,15 @@ def test_arrays_returned_from_inside_an_argument_keep_their_identity():
             "assert not np.shares_memory(out['a'], g['a']), 'copy_grads must return new arrays'")
     assert not verify(("code", SETUP), ("code", same), ("test", test))[0][2][0]
     assert verify(("code", SETUP), ("code", new), ("test", test))[0] == {2: (True, "")}
+
+
+def test_arrays_clipped_in_place_are_told_from_arrays_replaced():
+    in_place = "def clip(g, m):\n    for v in g.values():\n        np.clip(v, -m, m, out=v)\n    return g"
+    replaced = "def clip(g, m):\n    for k in g:\n        g[k] = np.clip(g[k], -m, m)\n    return g"
+    test = ("g = {'a': np.array([-9.0, 0.5, 9.0])}\narray = g['a']\nout = clip(g, 1.0)\n"
+            "assert out is g, 'clip must return the dict it was given'\n"
+            "assert out['a'] is array, 'clip must clip the arrays in place'\n"
+            "check_close('clipped', array, [-1.0, 0.5, 1.0])")
+    assert verify(("code", SETUP), ("code", in_place), ("test", test))[0] == {2: (True, "")}
+    verdict = verify(("code", SETUP), ("code", replaced), ("test", test))[0][2]
+    assert not verdict[0] and "in place" in verdict[1]
