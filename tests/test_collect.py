@@ -170,6 +170,25 @@ def test_grading_without_bubblewrap_is_refused_unless_asked_for(tmp_path, monkey
                       "--unsafe-no-sandbox"])
 
 
+@pytest.mark.parametrize("message,regraded", [
+    ("the kernel died while running cell 4: os._exit, a crash, more memory than ...", True),
+    ("the kernel stopped answering (TimeoutError) while running cell 4: ...", True),
+    ("a cell ran past the 30s time limit and ignored the interrupt, so the kernel was stopped",
+     False),
+])
+def test_only_kernels_stopped_by_something_other_than_their_own_limits_are_regraded(
+        tmp_path, message, regraded):
+    folder = tmp_path / "autograded" / "ann" / "00_setup"
+    folder.mkdir(parents=True)
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.outputs = [nbformat.v4.new_output("error", ename="KernelStopped", evalue=message,
+                                           traceback=[])]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(folder / "setup.ipynb"))
+    course = type("Course", (), {"root": tmp_path})
+    task = type("Task", (), {"student": "ann", "assignment": "00_setup"})
+    assert collect.stopped_from_outside(course, task) == (message if regraded else None)
+
+
 def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_path):
     git(tmp_path, "init", "-q")
     (tmp_path / "a.txt").write_text("a")
