@@ -424,8 +424,11 @@ def prepare_assignment(course, assignment, matched, students, problems, force=Fa
     """
     from nbgrader.utils import parse_utc
 
+    # The gradebook's tables and course row first, retrying while another grader sharing the
+    # database makes them: nbgrader's own commands would fail instead.
+    open_gradebook(course.db_url).close()
     course.generate(assignment)
-    add_students(course, students)  # after nbgrader has created the gradebook
+    add_students(course, students)
     for old in course.root.glob(f"submitted/*/{assignment.name}"):
         shutil.rmtree(old)  # a previous run's copy; the clones are the truth
     graded_at = {} if force else graded_timestamps(course.db_url, assignment.name)

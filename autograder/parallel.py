@@ -267,6 +267,10 @@ def open_gradebook(db_url, attempts=5):
 
     from autograder.export import nbgrader_config
 
+    # nbgrader stamps a new database with the schema version it asks `alembic` (from PATH).
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     course_id = nbgrader_config().CourseDirectory.course_id
     for attempt in range(attempts):
         try:
