@@ -368,11 +368,14 @@ class ScratchCourse:
         env.setdefault("RNN_COURSE_DATA", str(ROOT / "data"))
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         env["PYTHONHASHSEED"] = "0"
-        return subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args],
-            cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout,
-            preexec_fn=self.preexec,
-        )
+        command = [sys.executable, "-m", "nbgrader", *args]
+        try:
+            return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True,
+                                  timeout=timeout, preexec_fn=self.preexec)
+        except subprocess.TimeoutExpired as expired:  # killed; its sandboxes die with it
+            return subprocess.CompletedProcess(
+                command, 124, expired.stdout or "",
+                f"{expired.stderr or ''}\nnbgrader {args[0]} was stopped after {timeout:.0f} s")
 
     def generate_feedback(self, assignment, student=None):
         """Run nbgrader generate_feedback (for every student, or one); return the
@@ -479,11 +482,17 @@ class ScratchCourse:
         cell_timeout = timeout or assignment.timeout
         renamed = self.restore_notebook_names(assignment)
         self._started = time.time()
-        limits = [f"--Execute.timeout={cell_timeout}",
-                  f"--GuardedExecute.budget={assignment.budget or 10 * cell_timeout}"]
-        process = self.nbgrader("autograde", assignment.name, "--force", *limits)
+        budget = assignment.budget or 10 * cell_timeout
+        limits = [f"--Execute.timeout={cell_timeout}", f"--GuardedExecute.budget={budget}"]
+        # A backstop, should a kernel hang nbgrader itself: the kernel's run and the
+        # verification each have the budget, plus start-up.
+        wall = 2 * budget + 120
+        students = self.submitted_students(assignment)
+        process = self.nbgrader("autograde", assignment.name, "--force", *limits,
+                                timeout=wall * max(1, len(students)))
         for student in self.ungraded(assignment):
-            self.nbgrader("autograde", assignment.name, "--force", f"--student={student}", *limits)
+            self.nbgrader("autograde", assignment.name, "--force", f"--student={student}",
+                          *limits, timeout=wall)
         process.renamed, process.ungraded = renamed, self.ungraded(assignment)
         return process
 

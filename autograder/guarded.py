@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 
 import nbformat
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -173,12 +175,29 @@ class SandboxedKernelSpecs(KernelSpecManager):
         return spec
 
 
+class SandboxedKernelClient(AsyncKernelClient):
+    """A kernel client without the heartbeat channel: its thread, blocked on a socket the
+    kernel broke, would hang the grader when it stops. Liveness comes from the process."""
+
+    def start_channels(self, *args, **kwargs):
+        kwargs["hb"] = False
+        super().start_channels(*args, **kwargs)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose connection file the sandbox's user can read."""
+    """A kernel manager whose connection file the sandbox's user can read, and whose
+    interrupt and shutdown messages cannot block the grader: a kernel that wrote junk on its
+    own sockets would otherwise leave them waiting for ever."""
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         os.chown(self.connection_file, *sandbox.owner_for_writable())
+
+    client_class = "autograder.guarded.SandboxedKernelClient"
+
+    def _connect_control_socket(self):
+        super()._connect_control_socket()
+        self._control_socket.setsockopt(zmq.SNDTIMEO, 5000)
 
 
 def error_output(ename, evalue):
@@ -220,13 +239,18 @@ class GuardedExecute(Execute):
                   if self.verify and record.is_test(c) and BEGIN_HIDDEN in c.source}
         for index in hidden:
             nb.cells[index].source = hide_hidden_block(hidden[index])
+        watchdog = threading.Timer(self.budget + 2 * self.grace, self._kill_kernel)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             nb, resources = super().preprocess(nb, resources, retries)
+            watchdog.cancel()
             for index, source in hidden.items():
                 nb.cells[index].source = source
             if self.verify:
                 self.verify_tests(nb, record, hidden)
         finally:
+            watchdog.cancel()
             if self._boxes:
                 self._boxes.remove()
         record.redact_leaks(nb)
@@ -281,20 +305,39 @@ class GuardedExecute(Execute):
             cell.outputs.append(error_output("KernelStopped", self._stopped))
             return cell, resources
 
+    def _kill_kernel(self):
+        """Past the budget and its grace with the kernel still running (a kernel that broke
+        its own connection, so that nothing else notices): kill it."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            self._stopped = self._stopped or (
+                f"the notebook used up its time budget of {self.budget}s (course.toml), so "
+                "the kernel was stopped")
+            process.kill()
+
     def _shutdown(self):
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception:  # noqa: BLE001,S110  (already gone)
-            pass
+        except Exception:  # noqa: BLE001  (already gone, or its control socket is broken)
+            self._kill_kernel()
 
     async def _async_handle_timeout(self, timeout, cell=None):
-        reply = await super()._async_handle_timeout(timeout, cell)
+        try:
+            reply = await super()._async_handle_timeout(timeout, cell)
+        except zmq.ZMQError:  # the interrupt could not be sent: the kernel broke its sockets
+            self._stopped = (f"a cell ran past the {timeout}s time limit and the kernel no "
+                             "longer took messages, so it was stopped")
+            self._kill_kernel()
+            return {"content": {**self.error_on_timeout, "status": "error"}}
         try:  # the interrupted cell answers (KeyboardInterrupt) unless it ignores interrupts
             await ensure_async(self.kc.shell_channel.get_msg(timeout=self.grace))
         except Exception:  # noqa: BLE001  (queue.Empty: no answer)
             self._stopped = (f"a cell ran past the {timeout}s time limit and ignored the "
                              "interrupt, so the kernel was stopped")
-            await ensure_async(self.km.shutdown_kernel(now=True))
+            try:
+                await ensure_async(self.km.shutdown_kernel(now=True))
+            except Exception:  # noqa: BLE001  (its control socket is broken)
+                self._kill_kernel()
         return reply
 
     def verify_tests(self, nb, record, hidden):
