@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from adversarial.cases import append, code_cell, grade_id, prepend
+from adversarial.cases import append, code_cell, grade_id, prepend, replace_functions
 
 STUDENTS = {}
 CELL_TIMEOUT = 10  # seconds a cell may run in this corpus (00_setup's cells take a second)
@@ -313,12 +313,8 @@ def _forge():
                 value.update(passed=True, verdict="passed")
         frame = frame.f_back
 '''.replace("GRADE_IDS", repr(kit.tests))
-    nb = prepend(kit.release, attack)
-    for cell in nb.cells:
-        names = kit.functions.get(grade_id(cell), [])
-        if names:
-            cell.source += "".join(f"\n{n} = lambda *a, **k: (_forge(), None)[1]" for n in names)
-    return Student(nb, "none")
+    return Student(replace_functions(kit, prepend(kit.release, attack), "(_forge(), None)[1]"),
+                   "none")
 
 
 @student("repatch-thread")
@@ -347,12 +343,7 @@ def _patch():
 import sys
 threading.Thread(target=_patch, daemon=True).start()
 '''
-    nb = prepend(kit.release, attack)
-    for cell in nb.cells:
-        names = kit.functions.get(grade_id(cell), [])
-        if names:
-            cell.source += "".join(f"\n{n} = lambda *a, **k: np.zeros(1)" for n in names)
-    return Student(nb, "none")
+    return Student(replace_functions(kit, prepend(kit.release, attack), "np.zeros(1)"), "none")
 
 
 @student("fork-bomb")
