@@ -136,17 +136,3 @@ def make_writable(path):
     os.chown(path, uid, gid)
     os.chmod(path, 0o700)
 
-
-def check_available():
-    """Raise SandboxUnavailable unless a trivial command runs in the sandbox."""
-    import subprocess
-
-    try:
-        result = subprocess.run(Sandbox().command(["true"]), env={}, capture_output=True,
-                                text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise SandboxUnavailable(f"bwrap could not run: {err}") from None
-    if result.returncode != 0:
-        raise SandboxUnavailable(
-            "bwrap cannot create its namespaces here (user namespaces disabled?): "
-            + result.stderr.strip()[-500:])
