@@ -62,3 +62,7 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 c.OverwriteCells.add_missing_cells = True
+
+# Late work: the course's policy (autograder/course.toml, [late]) as nbgrader's late-submission
+# plugin; due dates and extensions are in the gradebook (autograder/term/deadlines.py).
+c.AssignLatePenalties.plugin_class = "autograder.term.deadlines.CourseLatePenalty"

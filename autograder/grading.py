@@ -21,6 +21,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,7 @@ class Assignment:
     notebook: str
     timeout: int      # seconds a cell may run when graded
     budget: int = 0   # seconds the whole notebook may run when graded (0: 10 x timeout)
+    due: datetime | None = None  # when it is due, with its time zone (None: no deadline)
 
     @property
     def source_notebook(self):
@@ -71,10 +73,30 @@ def load_course():
     """
     with open(COURSE_FILE, "rb") as f:
         entries = tomllib.load(f)["assignment"]
-    course = [Assignment(e["name"], e["notebook"], int(e["timeout"]), int(e.get("budget", 0)))
+    course = [Assignment(e["name"], e["notebook"], int(e["timeout"]), int(e.get("budget", 0)),
+                         due_date(e))
               for e in entries]
     only = [name for name in os.environ.get("COURSE_ONLY", "").split(",") if name]
     return [a for a in course if a.name in only] if only else course
+
+
+def due_date(entry):
+    """The ``due`` of a course.toml entry as an aware datetime, or None when it has none.
+
+    TOML writes it as an offset date-time (``due = 2026-10-05T23:59:00+02:00``) or a string
+    in ISO 8601; a time without its zone is refused, since a deadline means one instant.
+    """
+    due = entry.get("due")
+    if due is None:
+        return None
+    try:
+        due = due if isinstance(due, datetime) else datetime.fromisoformat(str(due))
+    except ValueError:
+        due = None
+    if due is None or due.tzinfo is None:
+        raise ValueError(f"{COURSE_FILE}, {entry['name']}: due {entry['due']!r} must be a date and "
+                         "time with its zone, e.g. due = 2026-10-05T23:59:00+02:00")
+    return due
 
 
 def get_assignment(name):

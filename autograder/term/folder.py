@@ -1,0 +1,98 @@
+"""The grading folder that collect writes, as the term tools read it.
+
+    GRADING/
+        nbgrader_config.py                 the course's configuration and the gradebook's URL
+        gradebook.db                       nbgrader's gradebook (unless --db named another)
+        submitted/<student>/<assignment>/  each notebook as committed, and timestamp.txt
+        autograded/<student>/<assignment>/ each notebook as graded (outputs, messages)
+        feedback/<student>/<assignment>/   each student's page
+        grades.csv, report.txt             what collect writes at its end
+"""
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.grading import ScratchCourse, load_course
+
+DB_URL_LINE = re.compile(r"^c\.CourseDirectory\.db_url = (.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class GradingFolder:
+    """A grading folder and its gradebook's URL."""
+    root: Path
+    db_url: str
+
+    @classmethod
+    def open(cls, root, db=None):
+        """The grading folder at ``root``; its gradebook is ``db`` when given, else the one its
+        nbgrader_config.py names (collect writes it), else ``root/gradebook.db``.
+
+        Raises ValueError when ``root`` holds no gradebook to read.
+        """
+        root = Path(root).resolve()
+        db_url = db or configured_db_url(root) or f"sqlite:///{root / 'gradebook.db'}"
+        if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
+            raise ValueError(f"{root}: no gradebook.db; give the folder that collect --out wrote "
+                             "(or its --db)")
+        return cls(root, db_url)
+
+    def gradebook(self):
+        """nbgrader's Gradebook on this folder's database (a context manager)."""
+        from autograder.parallel import open_gradebook
+
+        return open_gradebook(self.db_url)
+
+    def assignments(self):
+        """The course assignments the gradebook holds, in teaching order."""
+        with self.gradebook() as gradebook:
+            names = {a.name for a in gradebook.assignments}
+        return [a for a in load_course() if a.name in names]
+
+    def students(self):
+        """Every student id the gradebook holds (collect adds the whole roster), sorted."""
+        with self.gradebook() as gradebook:
+            return sorted(s.id for s in gradebook.students)
+
+    def submitted(self, student, assignment):
+        """The path of a student's submitted notebook (it may not exist)."""
+        return self.root / "submitted" / student / assignment.name / assignment.notebook
+
+    def autograded(self, student, assignment):
+        """The path of a student's autograded notebook (it may not exist)."""
+        return self.root / "autograded" / student / assignment.name / assignment.notebook
+
+    @property
+    def grades_csv(self):
+        return self.root / "grades.csv"
+
+    def course(self, sandbox="bwrap"):
+        """A ScratchCourse on this folder, configured as collect configures it (feedback
+        without hidden tests), to run nbgrader commands in it."""
+        from autograder.collect import enable_feedback_without_hidden_tests
+
+        course = ScratchCourse(self.root, db_url=self.db_url, sandbox=sandbox)
+        enable_feedback_without_hidden_tests(course)
+        return course
+
+
+def configured_db_url(root):
+    """The gradebook URL that ``root/nbgrader_config.py`` sets last, or None."""
+    config = Path(root) / "nbgrader_config.py"
+    if not config.is_file():
+        return None
+    found = DB_URL_LINE.findall(config.read_text())
+    return ast.literal_eval(found[-1]) if found else None
+
+
+def write_grades(folder):
+    """Write ``folder``'s grades.csv with nbgrader's CSV export (what `nbgrader export`
+    writes: due date, timestamp, raw score, late penalty, score, names and emails); return
+    its path."""
+    from nbgrader.plugins import CsvExportPlugin
+
+    with folder.gradebook() as gradebook:
+        CsvExportPlugin(to=str(folder.grades_csv)).export(gradebook)
+    return folder.grades_csv
