@@ -48,6 +48,9 @@ class Assignment:
     timeout: int      # seconds a cell may run when graded
     budget: int = 0   # seconds the whole notebook may run when graded (0: 10 x timeout)
     due: datetime | None = None  # when it is due, with its time zone (None: no deadline)
+    # grade ids of the test cells judged in the student's process, not in the judge: those
+    # whose trusted code must run beside the student's objects (autograder/README.md)
+    judged_in_student_process: tuple = ()
 
     @property
     def source_notebook(self):
@@ -74,7 +77,7 @@ def load_course():
     with open(COURSE_FILE, "rb") as f:
         entries = tomllib.load(f)["assignment"]
     course = [Assignment(e["name"], e["notebook"], int(e["timeout"]), int(e.get("budget", 0)),
-                         due_date(e))
+                         due_date(e), tuple(e.get("judged_in_student_process", ())))
               for e in entries]
     only = [name for name in os.environ.get("COURSE_ONLY", "").split(",") if name]
     return [a for a in course if a.name in only] if only else course

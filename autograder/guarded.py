@@ -53,7 +53,7 @@ from traitlets import Bool, Enum, Integer, List, Unicode
 
 from autograder import sandbox
 from autograder.feedback import BEGIN_HIDDEN, hide_hidden_block
-from autograder.grading import secret_lines_in
+from autograder.grading import get_assignment, secret_lines_in
 from autograder.verify_cells import test_code, top_level_names
 
 HERE = Path(__file__).resolve().parent
@@ -383,6 +383,11 @@ class GradebookRecord:
             self.points = {c.name: float(c.max_score) for c in notebook.grade_cells}
             self.solutions = {c.name for c in notebook.solution_cells}
             self.sources = {c.name: (c.source, c.locked, c.cell_type) for c in notebook.source_cells}
+        try:
+            self.judged_in_student_process = set(
+                get_assignment(self.assignment_id).judged_in_student_process)
+        except KeyError:  # not one of the course's assignments (a test's own notebook)
+            self.judged_in_student_process = set()
         coursedir = CourseDirectory(config=config)
         self.source_notebook = Path(coursedir.format_path(
             coursedir.source_directory, ".", self.assignment_id)) / f"{self.notebook_id}.ipynb"
@@ -395,6 +400,11 @@ class GradebookRecord:
         grade_id = self.grade_id(cell)
         return (cell.cell_type == "code" and grade_id in self.points
                 and grade_id not in self.solutions)
+
+    def test_kind(self, cell):
+        """Where verify_cells.py judges a test cell: "test" (in the judge) unless course.toml
+        lists it among those judged in the student's process ("student test")."""
+        return "student test" if self.grade_id(cell) in self.judged_in_student_process else "test"
 
     def restore(self, nb):
         """Put back grade/solution flags, points and the code of test cells."""
@@ -416,7 +426,7 @@ class GradebookRecord:
         """What verify_cells.py runs: the code cells up to cell ``last``, and the names the
         course's own imports bind (``np`` -> numpy), less those a student's answer cell
         binds: a student's own helper called ``softmax`` stays theirs."""
-        cells = [[i, "test" if self.is_test(c) else "code", c.source]
+        cells = [[i, self.test_kind(c) if self.is_test(c) else "code", c.source]
                  for i, c in enumerate(nb.cells[: last + 1]) if c.cell_type == "code"]
         answered = set()
         for cell in nb.cells:
@@ -551,7 +561,7 @@ class Verification:
 
     def _follow(self, reader, control):
         """Read the judge's lines; interrupt a student cell that runs past its time."""
-        tests = {index for index, kind, _ in self.request["cells"] if kind == "test"}
+        tests = {index for index, kind, _ in self.request["cells"] if kind != "code"}
         current = None
         while len(self.verdicts) < len(tests):
             left = self.deadline - time.monotonic()

@@ -54,15 +54,17 @@ class Opaque(BaseException):
 
 # ------------------------------------------------------------------------- plain data
 
-def encode(value, originals=()):
-    """Plain JSON data for ``value``; raise Opaque for anything else.
+def encode(value, originals=(), remote=None):
+    """Plain JSON data for ``value``; raise Opaque for anything else, unless ``remote`` is
+    given: then a value with no plain-data form (a function, a Keras model, a tensor) is
+    kept where it is and ``remote(value)`` describes the handle that stands for it.
 
     ``originals`` are objects of the other side (a call's arguments): one of them, or an
     array or container held in one of them, found in ``value`` is encoded as a reference to
     it, so identity (``is``, ``np.shares_memory``) survives the trip.
     """
     paths = originals if isinstance(originals, dict) else reference_paths(originals)
-    return _encode(value, paths)
+    return _encode(value, paths, remote)
 
 
 def reference_paths(originals):
@@ -94,7 +96,7 @@ def follow(originals, path):
     return value
 
 
-def _encode(value, paths):
+def _encode(value, paths, remote=None):
     import numpy as np
 
     if id(value) in paths and not isinstance(value, (bool, int, float, str, type(None))):
@@ -111,12 +113,14 @@ def _encode(value, paths):
         return {"t": "np", "dtype": value.dtype.str,
                 "b": base64.b64encode(value.tobytes()).decode()}
     if kind in (list, tuple):
-        return {"t": kind.__name__, "v": [_encode(item, paths) for item in value]}
+        return {"t": kind.__name__, "v": [_encode(item, paths, remote) for item in value]}
     if kind is dict:
         return {"t": "dict", "k": [_encode(k, paths) for k in value],
-                "v": [_encode(v, paths) for v in value.values()]}
+                "v": [_encode(v, paths, remote) for v in value.values()]}
     if kind is np.random.Generator:
         return {"t": "gen", "state": _plain(value.bit_generator.state)}
+    if remote is not None:
+        return remote(value)
     raise Opaque(kind.__name__)
 
 
@@ -135,8 +139,9 @@ def _unplain(state):
     return state
 
 
-def decode(data, originals=()):
-    """The value that ``encode`` described; only plain types are ever built."""
+def decode(data, originals=(), remote=None):
+    """The value that ``encode`` described; only plain types are ever built, and handles
+    (kind ``"remote"``) only by ``remote(data)`` when the caller gives it."""
     import numpy as np
 
     kind = data["t"]
@@ -158,17 +163,20 @@ def decode(data, originals=()):
             raise ValueError("malformed scalar")
         return np.frombuffer(base64.b64decode(data["b"]), dtype=dtype)[0]
     if kind == "list":
-        return [decode(item, originals) for item in data["v"]]
+        return [decode(item, originals, remote) for item in data["v"]]
     if kind == "tuple":
-        return tuple(decode(item, originals) for item in data["v"])
+        return tuple(decode(item, originals, remote) for item in data["v"])
     if kind == "dict":
-        return {decode(k, originals): decode(v, originals) for k, v in zip(data["k"], data["v"])}
+        return {decode(k, originals): decode(v, originals, remote)
+                for k, v in zip(data["k"], data["v"])}
     if kind == "gen":
         generator = np.random.default_rng()
         generator.bit_generator.state = _unplain(data["state"])
         return generator
     if kind == "arg":
         return follow(originals, data["path"])
+    if kind == "remote" and remote is not None:
+        return remote(data)
     raise ValueError(f"unknown value kind {kind!r}")
 
 
@@ -438,7 +446,7 @@ class StudentSide:
         self.channel, self.shell = channel, shell
         self.user_ns = shell.user_ns
         self.trusted = None
-        self.callbacks, self.handles = {}, []
+        self.callbacks, self.handles, self.numbers = {}, [], {}
         self.calls = []  # the arguments of the calls in progress, innermost last
 
     def serve(self):
@@ -453,8 +461,8 @@ class StudentSide:
             # The judge's function may read the caller's arrays (a closure over x while the
             # student's code perturbs x in place): they go along as they are now.
             current = self.calls[-1] if self.calls else []
-            self.channel.send({"op": "callback", "id": number, "args": encode(list(args)),
-                               "kwargs": encode(kwargs),
+            self.channel.send({"op": "callback", "id": number, "args": self.export(list(args)),
+                               "kwargs": self.export(kwargs),
                                "sync": [_encode_or_none(a) for a in current]})
             while True:
                 message = self.channel.receive()
@@ -478,6 +486,55 @@ class StudentSide:
             return {decode(k): self.decode_arguments(v) for k, v in zip(data["k"], data["v"])}
         return decode(data)
 
+    def register(self, value):
+        """A handle for a value with no plain-data form: it stays here, the judge gets its
+        number and what it is (shown in messages, trusted for nothing)."""
+        if id(value) not in self.numbers:  # the same object, the same handle: `is` works
+            self.numbers[id(value)] = len(self.handles)
+            self.handles.append(value)
+        kind = type(value)
+        return {"t": "remote", "id": self.numbers[id(value)],
+                "function": isinstance(value, FUNCTION_TYPES),
+                "class": isinstance(value, type), "name": str(getattr(value, "__name__", ""))[:100],
+                "type": [str(getattr(kind, "__module__", "")), str(kind.__qualname__)]}
+
+    def export(self, value, originals=()):
+        """``value`` as plain data, with handles for what has no plain-data form."""
+        return encode(value, originals, remote=self.register)
+
+    def operate(self, op, request):
+        """Call a handle, read one of its attributes, or apply a builtin operation to it
+        (``SPECIAL``); the result goes back as plain data and handles."""
+        target = self.handles[int(request["handle"])]
+        if op == "attr":
+            try:
+                return {"result": self.export(getattr(target, request["name"]))}
+            except BaseException as error:  # noqa: BLE001  (the student's object raised)
+                return {"raised": type(error).__name__, "message": describe(error)}
+        if op == "special":
+            argument = self.decode_arguments(request["argument"]) if "argument" in request else None
+            try:
+                result = SPECIAL[request["method"]](target, argument)
+                return {"result": self.export(result)}
+            except BaseException as error:  # noqa: BLE001
+                return {"raised": type(error).__name__, "message": describe(error)}
+        args = self.decode_arguments(request["args"])
+        kwargs = self.decode_arguments(request["kwargs"])
+        originals = [*args, *kwargs.values()]
+        held = [{k: id(v) for k, v in a.items()} if type(a) is dict else {} for a in originals]
+        self.calls.append(originals)
+        try:
+            result = target(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001
+            return {"raised": type(error).__name__, "message": describe(error)}
+        finally:
+            self.calls.pop()
+        return {"result": self.export(result, originals),
+                "after": [_encode_or_none(a) for a in originals],
+                "replaced": [[k for k, v in a.items() if type(k) in (str, int)
+                              and ids.get(k) != id(v)] if type(a) is dict else []
+                             for a, ids in zip(originals, held)]}
+
     def handle(self, request):
         """The reply to one request of the judge's."""
         op, user_ns = request["op"], self.user_ns
@@ -491,37 +548,11 @@ class StudentSide:
                 pass
             return {"ok": True}
         if op == "get":
-            name = request["name"]
-            if name not in user_ns:
+            if request["name"] not in user_ns:
                 return {"missing": True}
-            if callable(user_ns[name]) and not isinstance(user_ns[name], type):
-                self.handles.append(user_ns[name])
-                return {"callable": len(self.handles) - 1}
-            try:
-                return {"value": encode(user_ns[name])}
-            except Opaque as opaque:
-                return {"opaque": str(opaque)}
-        if op == "call":
-            args = self.decode_arguments(request["args"])
-            kwargs = self.decode_arguments(request["kwargs"])
-            originals = [*args, *kwargs.values()]
-            held = [{k: id(v) for k, v in a.items()} if type(a) is dict else {}
-                    for a in originals]
-            self.calls.append(originals)
-            try:
-                result = self.handles[int(request["handle"])](*args, **kwargs)
-            except BaseException as error:  # noqa: BLE001
-                return {"raised": type(error).__name__, "message": describe(error)}
-            finally:
-                self.calls.pop()
-            try:
-                return {"result": encode(result, originals),
-                        "after": [_encode_or_none(a) for a in originals],
-                        "replaced": [[k for k, v in a.items() if type(k) in (str, int)
-                                      and ids.get(k) != id(v)] if type(a) is dict else []
-                                     for a, ids in zip(originals, held)]}
-            except Opaque as opaque:
-                return {"opaque": str(opaque)}
+            return {"value": self.export(user_ns[request["name"]])}
+        if op in ("call", "attr", "special"):
+            return self.operate(op, request)
         if op == "set":
             user_ns[request["name"]] = self.decode_arguments(request["value"])
             return {"ok": True}
@@ -558,21 +589,35 @@ def _encode_or_none(value):
 
 # -------------------------------------------------------------------------------- judge
 
+class ReplyError(BaseException):
+    """A reply of the student's process that is not what the judge asked for: the test cell
+    fails. (Not an Exception, so that a test's own ``except Exception`` does not swallow it.)"""
+
+
 class StudentProcess:
-    """The judge's handle on the student's process."""
+    """The judge's handle on the student's process. Every reply is checked against the
+    request it answers: a reply of the wrong form fails the test cell (ReplyError)."""
 
     def __init__(self, channel):
         self.channel = channel
         self.callbacks = []
         self.calls = []  # the arguments of the calls in progress, innermost last
+        self.remotes = {}  # handle number: its one stand-in here, so that `is` keeps meaning
 
-    def ask(self, message):
+    def ask(self, message, expected=()):
+        """Send a request; return the reply, which must hold one of the keys ``expected``."""
         self.channel.send(message)
         while True:
             reply = self.channel.receive()
+            if not isinstance(reply, dict):
+                raise ReplyError(f"your process answered {message['op']!r} with {type(reply).__name__}")
             if reply.get("op") != "callback":
-                return reply
+                break
             self._answer_callback(reply)
+        if expected and not any(key in reply for key in expected):
+            raise ReplyError(f"your process answered {message['op']!r} with keys {sorted(reply)[:5]}, "
+                             f"not one of {list(expected)}")
+        return reply
 
     def _answer_callback(self, request):
         try:
@@ -580,16 +625,39 @@ class StudentProcess:
                 if now is not None:
                     update_in_place(original, now)
             function = self.callbacks[int(request["id"])]
-            result = function(*decode(request["args"]), **decode(request["kwargs"]))
+            result = function(*self.decode(request["args"]), **self.decode(request["kwargs"]))
             self.channel.send({"result": encode(result)})
         except Exception as error:  # noqa: BLE001  (the test's own function failed)
             self.channel.send({"raised": describe(error)})
 
+    def decode(self, data, originals=()):
+        """A value from the student's process: plain data, and stand-ins for its handles."""
+        try:
+            return decode(data, originals, remote=self.remote)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ReplyError(f"your process sent a malformed value ({describe(error)})") from None
+
+    def remote(self, data):
+        """The stand-in for handle ``data`` (from StudentSide.register): a function stub, a
+        class whose isinstance asks the student's process, or a RemoteObject."""
+        number = int(data["id"])
+        if number not in self.remotes:
+            module, qualname = (str(part)[:200] for part in data["type"])
+            if data.get("function"):
+                self.remotes[number] = self.stub(qualname.rsplit(".", 1)[-1], number)
+            elif data.get("class"):
+                self.remotes[number] = remote_class(self, number, data.get("name", "class"))
+            else:
+                self.remotes[number] = remote_object_type(module, qualname)(self, number)
+        return self.remotes[number]
+
     def encode_arguments(self, value):
-        """Encode a call's arguments; the student's functions go back as their handles, the
+        """Encode a call's arguments; the student's values go back as their handles, the
         test's own functions become callbacks."""
-        if hasattr(value, "student_handle"):
-            return {"t": "handle", "id": value.student_handle}
+        handle = getattr(value, "student_handle", None) if callable(value) or isinstance(
+            value, RemoteObject) else None
+        if isinstance(handle, int):
+            return {"t": "handle", "id": handle}
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
             self.callbacks.append(value)
             return {"t": "callback", "id": len(self.callbacks) - 1}
@@ -601,43 +669,211 @@ class StudentProcess:
         return encode(value)
 
     def name(self, name):
-        """The value of a student's name, or a stub that calls their function."""
-        reply = self.ask({"op": "get", "name": name})
-        if reply.get("missing"):
+        """The value of a student's name: plain data, or a stand-in for it."""
+        reply = self.ask({"op": "get", "name": name}, expected=("missing", "value"))
+        if "value" not in reply:
             raise NameError(f"name '{name}' is not defined")
-        if "opaque" in reply:
-            raise Opaque(reply["opaque"])
-        if "callable" in reply:
-            return self.stub(name, reply["callable"])
-        return decode(reply["value"])
+        return self.decode(reply["value"])
 
     def assign(self, name, value):
         """``name = value`` in the student's process (a trusted copy of a function, say)."""
         self.ask({"op": "set", "name": name, "value": self.encode_arguments(value)})
 
+    def call(self, handle, args, kwargs):
+        """Call handle ``handle`` with the judge's arguments; arrays it changed in place, and
+        generators it advanced, change here too."""
+        originals = [*args, *kwargs.values()]
+        self.calls.append(originals)
+        try:
+            reply = self.ask({"op": "call", "handle": handle,
+                              "args": self.encode_arguments(list(args)),
+                              "kwargs": self.encode_arguments(kwargs)},
+                             expected=("raised", "result"))
+        finally:
+            self.calls.pop()
+        if "result" not in reply:
+            raise student_exception(str(reply["raised"]), str(reply.get("message", "")))
+        after, replaced = reply.get("after", []), reply.get("replaced", [])
+        if not (isinstance(after, list) and isinstance(replaced, list)):
+            raise ReplyError("your process sent a malformed call result")
+        for original, now, keys in zip(originals, after, replaced + [[]] * len(originals)):
+            if now is not None:
+                try:
+                    update_in_place(original, now, set(keys))
+                except (KeyError, TypeError, ValueError) as error:
+                    raise ReplyError(f"your process sent a malformed argument ({describe(error)})") from None
+        return self.decode(reply["result"], originals)
+
+    def attribute(self, handle, name):
+        reply = self.ask({"op": "attr", "handle": handle, "name": name},
+                         expected=("raised", "result"))
+        if "result" not in reply:
+            raise student_exception(str(reply["raised"]), str(reply.get("message", "")))
+        return self.decode(reply["result"])
+
+    def special(self, handle, method, kind, argument=None):
+        """A builtin operation (``SPECIAL``) on a handle, whose result must be of ``kind``."""
+        request = {"op": "special", "handle": handle, "method": method}
+        if argument is not None:
+            request["argument"] = self.encode_arguments(argument)
+        reply = self.ask(request, expected=("raised", "result"))
+        if "result" not in reply:
+            raise student_exception(str(reply["raised"]), str(reply.get("message", "")))
+        result = self.decode(reply["result"])
+        if kind is not None and type(result) is not kind:
+            raise ReplyError(f"your process answered {method} with a {type(result).__name__}, "
+                             f"not a {kind.__name__}")
+        return result
+
     def stub(self, name, handle):
         def call_student(*args, **kwargs):
-            originals = [*args, *kwargs.values()]
-            self.calls.append(originals)
-            try:
-                reply = self.ask({"op": "call", "handle": handle,
-                                  "args": self.encode_arguments(list(args)),
-                                  "kwargs": self.encode_arguments(kwargs)})
-            finally:
-                self.calls.pop()
-            if "opaque" in reply:
-                raise Opaque(reply["opaque"])
-            if "raised" in reply:
-                raise student_exception(reply["raised"], reply["message"])
-            for original, after, replaced in zip(originals, reply["after"],
-                                                 reply.get("replaced", [[]] * len(originals))):
-                if after is not None:
-                    update_in_place(original, after, set(replaced))
-            return decode(reply["result"], originals)
+            return self.call(handle, args, kwargs)
 
         call_student.__name__ = call_student.__qualname__ = name
         call_student.student_handle = handle
         return call_student
+
+
+# Builtin operations the judge may apply to a student's value, by name: (value, argument).
+SPECIAL = {
+    "array": lambda value, _: __import__("numpy").asarray(value),
+    "float": lambda value, _: float(value),
+    "int": lambda value, _: int(value),
+    "index": lambda value, _: value.__index__(),
+    "bool": lambda value, _: bool(value),
+    "len": lambda value, _: len(value),
+    "str": lambda value, _: str(value),
+    "repr": lambda value, _: repr(value),
+    "format": lambda value, spec: format(value, spec),
+    "list": lambda value, _: list(value),
+    "getitem": lambda value, key: value[key],
+    "contains": lambda value, item: item in value,
+    "isinstance": lambda value, cls: isinstance(value, cls),
+}
+FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                  types.BuiltinMethodType, types.MethodWrapperType)
+# Packages whose classes a handle may claim to be an instance of (for isinstance in a test),
+# when the judge has imported the class's module itself.
+TRUSTED_CLASS_PACKAGES = ("keras", "tensorflow", "numpy", "builtins", "collections")
+
+
+class RemoteObject:
+    """A value of the student's process with no plain-data form (a Keras model, a layer, a
+    tensor, a history), seen from the judge. Its attributes, calls and builtin operations
+    (len, iteration, indexing, ``np.asarray``, ``float``, ``str``) are requests to the
+    student's process that come back as plain data or other handles; the test's code, its
+    expected values and its comparisons stay in the judge. Attributes named ``__x__`` are
+    never asked for: numpy's ``__array_interface__`` must not come from a student."""
+
+    __slots__ = ("_student", "student_handle")
+    _trusted_class = None
+
+    def __init__(self, student, handle):
+        object.__setattr__(self, "_student", student)
+        object.__setattr__(self, "student_handle", handle)
+
+    @property
+    def __class__(self):
+        return self._trusted_class or type(self)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._student.attribute(self.student_handle, name)
+
+    def __setattr__(self, name, value):
+        raise ReplyError(f"a test may not set {name} on a value of your process")
+
+    def __call__(self, *args, **kwargs):
+        return self._student.call(self.student_handle, args, kwargs)
+
+    def _special(self, method, kind, argument=None):
+        return self._student.special(self.student_handle, method, kind, argument)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        array = self._special("array", np.ndarray)
+        return array if dtype is None else array.astype(dtype)
+
+    def __float__(self):
+        return self._special("float", float)
+
+    def __int__(self):
+        return self._special("int", int)
+
+    def __index__(self):
+        return self._special("index", int)
+
+    def __bool__(self):
+        return self._special("bool", bool)
+
+    def __len__(self):
+        return self._special("len", int)
+
+    def __iter__(self):
+        return iter(self._special("list", list))
+
+    def __getitem__(self, key):
+        return self._special("getitem", None, key)
+
+    def __contains__(self, item):
+        return self._special("contains", bool, item)
+
+    def __str__(self):
+        return self._special("str", str)[:10_000]
+
+    def __repr__(self):
+        return self._special("repr", str)[:10_000]
+
+    def __format__(self, spec):
+        return self._special("format", str, spec)[:10_000] if spec else str(self)
+
+
+def remote_object_type(module, qualname):
+    """The RemoteObject subclass for values of the student's class ``module.qualname``: named
+    after it (for messages), and an instance of it for isinstance when that class is one of
+    the judge's own (a Keras layer, say), never of a class the student defined."""
+    name = qualname.rsplit(".", 1)[-1]
+    return type(name if name.isidentifier() else "RemoteObject", (RemoteObject,),
+                {"__slots__": (), "_trusted_class": trusted_class(module, qualname)})
+
+
+def trusted_class(module, qualname):
+    """The judge's own class ``module.qualname`` when the judge imported that module of a
+    trusted package; else None. Nothing is imported here."""
+    if module.split(".")[0] not in TRUSTED_CLASS_PACKAGES or module not in sys.modules:
+        return None
+    value = sys.modules[module]
+    for part in qualname.split("."):
+        if not part.isidentifier():
+            return None
+        value = getattr(value, part, None)
+    return value if isinstance(value, type) else None
+
+
+class _RemoteClassMeta(type):
+    """isinstance and calls of a student's class, asked of the student's process."""
+
+    def __instancecheck__(cls, value):
+        handle = getattr(value, "student_handle", None) if isinstance(value, RemoteObject) else None
+        if handle is None:
+            return False
+        return cls._student.special(handle, "isinstance", bool, cls)
+
+    def __call__(cls, *args, **kwargs):
+        return cls._student.call(cls.student_handle, args, kwargs)
+
+    def __getattr__(cls, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return cls._student.attribute(cls.student_handle, name)
+
+
+def remote_class(student, handle, name):
+    """A stand-in for a class of the student's process (their ``CharRNN``, say)."""
+    name = name if isinstance(name, str) and name.isidentifier() else "RemoteClass"
+    return _RemoteClassMeta(name, (), {"_student": student, "student_handle": handle})
 
 
 def student_exception(name, message):
@@ -653,7 +889,10 @@ def student_exception(name, message):
 
 
 def judge_main(read_fd, write_fd):
-    """Walk the cells; judge each test cell here, or in the student's process when needed."""
+    """Walk the cells: run each student cell in the student's process and judge each test
+    cell here, or, for a test the course declares needs the student's own objects (kind
+    ``"student test"``, course.toml), in the student's process. Where a cell is judged is
+    the request's decision alone: nothing the student's process replies changes it."""
     request = json.loads(sys.stdin.read())
     report = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -665,52 +904,93 @@ def judge_main(read_fd, write_fd):
 
     student = StudentProcess(Channel(int(read_fd), int(write_fd)))
     trusted = request["bindings"]
-    student.ask({"op": "setup", "bindings": trusted})
-    namespace = {"__name__": "__main__", "__student__": student.name,
-                 "__set_student__": student.assign}
     answers = set(request.get("answers", ()))
-    namespace.update(import_bindings(trusted))
-    test_bound = set()
-    for index, kind, source in request["cells"]:
-        emit({"cell": index})
-        if kind != "test":
-            student.ask({"op": "run", "source": source})
-            continue
-        try:
-            tree = test_code(source)
-        except SyntaxError as error:
-            emit({"index": index, "passed": False, "message": describe(error), "judged": "judge"})
-            continue
-        test_bound |= bound_names(tree) - answers
-        code = compile(judged_code(tree, test_bound, trusted, answers), f"<test cell {index}>",
-                       "exec")
-        try:
-            exec(code, namespace)  # noqa: S102  (the course's own test code, on plain data)
-            verdict = {"passed": True, "message": ""}
-        except Opaque:
-            reply = student.ask({"op": "test", "index": index, "source": source})
-            emit({"index": index, "passed": bool(reply.get("passed")),
-                  "message": str(reply.get("message", ""))[:500], "judged": "student process"})
-            continue
-        except EOFError:  # the student's process died or was stopped: the grader says why
-            os._exit(0)
-        except BaseException as error:  # noqa: BLE001  (the test failed)
-            verdict = {"passed": False, "message": describe(error)}
-        emit({"index": index, **verdict, "judged": "judge"})
-        share_test_names(student, namespace, bound_names(tree) - answers)
+    namespace = {"__name__": "__main__", "__student__": student.name,
+                 "__set_student__": student.assign, **import_bindings(trusted)}
+    test_bound, told_hidden = set(), False
+    try:
+        student.ask({"op": "setup", "bindings": trusted}, expected=("ok",))
+        for index, kind, source in request["cells"]:
+            emit({"cell": index})
+            if kind == "code":
+                student.ask({"op": "run", "source": source}, expected=("ok",))
+                continue
+            if kind == "student test":
+                verdict = judge_in_student_process(student, index, source)
+                told_hidden = told_hidden or BEGIN_HIDDEN in source
+            else:
+                verdict = judge_here(student, namespace, source, index, test_bound, trusted,
+                                     answers)
+            if told_hidden and not verdict["passed"]:
+                verdict["message"] = WITHHELD
+            emit({"index": index, **verdict})
+    except EOFError:  # the student's process died or was stopped: the grader says why
+        os._exit(0)
     student.channel.send({"op": "exit"})
     os._exit(0)
 
 
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+# The message of a failed test once the student's process has been given a hidden test (a
+# test the course runs there): a message made of values that process sent could carry it.
+WITHHELD = ("this test failed; its message is not shown, because an earlier hidden test of "
+            "this notebook had to run in your notebook's process")
+
+
+def judge_here(student, namespace, source, index, test_bound, trusted, answers):
+    """Run a test cell in the judge on the student's values; return its verdict."""
+    try:
+        tree = test_code(source)
+    except SyntaxError as error:
+        return {"passed": False, "message": describe(error), "judged": "judge"}
+    test_bound |= bound_names(tree) - answers
+    code = compile(judged_code(tree, test_bound, trusted, answers), f"<test cell {index}>", "exec")
+    try:
+        exec(code, namespace)  # noqa: S102  (the course's own test code)
+        verdict = {"passed": True, "message": "", "judged": "judge"}
+    except EOFError:
+        raise
+    except ReplyError as error:
+        verdict = {"passed": False, "judged": "judge", "message": (
+            f"this test failed because {error} (the judge asks your process for your values "
+            "and calls your functions; it takes back plain data only)")[:500]}
+    except Opaque as opaque:
+        verdict = {"passed": False, "judged": "judge", "message": (
+            f"the test could not give your code a {opaque} (a value only the judge holds): "
+            "ask the course staff")}
+    except BaseException as error:  # noqa: BLE001  (the test failed)
+        verdict = {"passed": False, "message": describe(error), "judged": "judge"}
+    share_test_names(student, namespace, bound_names(tree) - answers)
+    return verdict
+
+
+def judge_in_student_process(student, index, source):
+    """Run a test cell the course declares needs the student's own objects in the student's
+    process, after trusted modules are put back; only a reply of exactly ``passed: true``
+    passes it. A failed hidden test's message there is the student's process's own words,
+    so it is not shown."""
+    reply = student.ask({"op": "test", "index": index, "source": source}, expected=("passed",))
+    passed = reply.get("passed") is True
+    message = "" if passed else (
+        "this hidden test failed when run with your code in your notebook's process"
+        if BEGIN_HIDDEN in source else str(reply.get("message", ""))[:500])
+    return {"passed": passed, "message": message, "judged": "student process"}
+
+
 def share_test_names(student, namespace, names):
-    """Give the student's process the plain-data values a test cell bound, for later cells."""
+    """Give the student's process the plain-data values and its own handles that a test cell
+    bound, for later cells (never the test's functions: they stay the judge's)."""
     for name in sorted(names):
         if name in namespace and not name.startswith("__"):
-            try:
-                value = encode(namespace[name])
-            except Opaque:
-                continue
-            student.ask({"op": "set", "name": name, "value": value})
+            value = namespace[name]
+            if isinstance(value, RemoteObject):
+                value = {"t": "handle", "id": value.student_handle}
+            else:
+                try:
+                    value = encode(value)
+                except Opaque:
+                    continue
+            student.ask({"op": "set", "name": name, "value": value}, expected=("ok",))
 
 
 if __name__ == "__main__":

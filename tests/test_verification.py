@@ -147,3 +147,86 @@ def test_arrays_clipped_in_place_are_told_from_arrays_replaced():
     assert verify(("code", SETUP), ("code", in_place), ("test", test))[0] == {2: (True, "")}
     verdict = verify(("code", SETUP), ("code", replaced), ("test", test))[0][2]
     assert not verdict[0] and "in place" in verdict[1]
+
+
+HIJACK = '''
+import gc
+def softmax(z):
+    return np.zeros_like(z)
+# The audit's attack: find the object that answers the judge, and answer "opaque" to every
+# value and "passed" to every test, so that the test would be moved into this process.
+for side in [o for o in gc.get_objects() if type(o).__name__ == "StudentSide"]:
+    side.handle = lambda request: ({"passed": True, "message": ""} if request["op"] == "test"
+                                   else {"opaque": "anything"} if request["op"] == "get"
+                                   else {"ok": True})
+'''
+
+
+def test_no_reply_of_the_students_process_moves_a_test_out_of_the_judge():
+    verdicts, problem = verify(("code", SETUP), ("code", HIJACK), ("test", SOFTMAX_TEST))
+    passed, message = verdicts[2]
+    assert not passed and "your process answered 'get'" in message, message
+
+
+MODEL = '''
+class Model:
+    """A value with no plain-data form: it stays in the student's process."""
+    def __init__(self, scale):
+        self.scale, self.layers = scale, ["dense", "softmax"]
+    def predict(self, x):
+        return x * self.scale
+    def __len__(self):
+        return 7
+model = Model(2.0)
+same_model = model
+'''
+MODEL_TEST = '''
+check_close("model.predict(ones)", model.predict(np.ones(3)), [2.0, 2.0, 2.0])
+check_equal("model.layers", model.layers, ["dense", "softmax"])
+check_equal("len(model)", len(model), 7)
+assert isinstance(model, Model), "model must be a Model"
+assert model is same_model, "the same object is one handle"
+assert f"{model.scale:.1f}" == "2.0"
+'''
+
+
+def test_values_with_no_plain_data_form_are_judged_in_the_judge_through_handles():
+    verdicts, problem = verify(("code", SETUP), ("code", MODEL), ("test", MODEL_TEST))
+    assert problem is None and verdicts == {2: (True, "")}, verdicts
+    wrong = MODEL.replace("x * self.scale", "x + self.scale")
+    passed, message = verify(("code", SETUP), ("code", wrong), ("test", MODEL_TEST))[0][2]
+    assert not passed and "model.predict(ones) is wrong" in message, message
+
+
+def test_a_handle_never_asks_the_student_for_numpys_array_interface():
+    """numpy reads ``__array_interface__`` (a memory address) from any object: a handle never
+    asks the student's process for it, or for any other ``__x__`` attribute."""
+    from autograder.verify_cells import RemoteObject
+
+    class Student:
+        asked = []
+
+        def attribute(self, handle, name):
+            self.asked.append(name)
+            return {"shape": (1000,), "typestr": "<f8", "data": (4096, True), "version": 3}
+
+    handle = RemoteObject(Student(), 0)
+    assert not hasattr(handle, "__array_interface__") and not hasattr(handle, "__array_struct__")
+    assert Student.asked == []
+
+
+HIDDEN_IN_PROCESS = ("### BEGIN HIDDEN TESTS\n"
+                     "assert softmax(np.zeros(2))[0] == 0.123, 'secret expected 0.123'\n"
+                     "### END HIDDEN TESTS")
+
+
+def test_a_hidden_test_run_in_the_students_process_shows_none_of_its_words():
+    """Where the course runs a test in the student's process, its failure message is the
+    process's own: not shown, nor any later failure's (it could carry the hidden code)."""
+    verdicts, problem = verify(("code", SETUP), ("code", SOFTMAX),
+                               ("student test", HIDDEN_IN_PROCESS),
+                               ("code", "def softmax(z):\n    return np.exp(z)"),
+                               ("test", SOFTMAX_TEST))
+    assert problem is None
+    assert not verdicts[2][0] and "0.123" not in verdicts[2][1]
+    assert not verdicts[4][0] and "is not shown" in verdicts[4][1]
