@@ -78,6 +78,37 @@ class GradingFolder:
         return course
 
 
+@dataclass(frozen=True)
+class Result:
+    """A student's grade for one assignment, as grades.csv has it."""
+    raw: float        # points earned, autograded and hand-graded
+    penalty: float    # points taken off for lateness
+    max_score: float
+    submitted: bool   # False: no submission (zero)
+
+    @property
+    def score(self):
+        """The points that count: the raw points less the penalty, never below zero."""
+        return max(0.0, self.raw - self.penalty)
+
+
+def results(folder, assignments=None):
+    """{(assignment name, student): Result} for every student of the gradebook in every
+    assignment it holds (or ``assignments``): a student without a submission has zero."""
+    assignments = assignments or folder.assignments()
+    found = {}
+    with folder.gradebook() as gradebook:
+        students = [s.id for s in gradebook.students]
+        for assignment in assignments:
+            maximum = gradebook.find_assignment(assignment.name).max_score
+            for student in students:
+                found[assignment.name, student] = Result(0.0, 0.0, maximum, False)
+            for submission in gradebook.assignment_submissions(assignment.name):
+                found[assignment.name, submission.student_id] = Result(
+                    submission.score, submission.late_submission_penalty or 0.0, maximum, True)
+    return found
+
+
 def configured_db_url(root):
     """The gradebook URL that ``root/nbgrader_config.py`` sets last, or None."""
     config = Path(root) / "nbgrader_config.py"
