@@ -119,11 +119,13 @@ def kernel_environment(home):
 
 
 class GradingSandboxes:
-    """The scratch folders of one submission and the sandboxes built on them.
+    """The sandboxes of one submission: the kernel's and the verification's processes'.
 
     ``kernel(cwd)``: the kernel's sandbox, whose working directory ``cwd`` (the notebook's
-    folder) is a scratch copy of it; ``connection``: the folder of the kernel's ipc sockets;
-    ``verifier()``: a sandbox for a verification process.
+    folder) is a fresh tmpfs holding read-only copies of the files beside the notebook;
+    ``connection``: the folder of the kernel's ipc sockets; ``verifier(name)``: a sandbox for
+    a verification process. Each has a control group of its own where the machine offers
+    one (sandbox.ControlGroup); ``remove()`` kills what is left and deletes them.
     """
 
     def __init__(self, execute):
@@ -131,32 +133,34 @@ class GradingSandboxes:
         self.top = Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))
         self.connection = self.top / "connection"
         sandbox.make_writable(self.connection)
+        self.groups = []
 
-    def _sandbox(self, writable, cwd):
+    def _sandbox(self, cwd, writable=None, files=None):
         execute = self.execute
         snapshot = trusted_snapshot(execute.shared_paths)
+        group = sandbox.ControlGroup.create(execute.memory_limit, execute.process_limit)
+        if group is not None:
+            self.groups.append(group)
         return sandbox.Sandbox(
             readonly={COURSE_INSIDE: str(snapshot), VERIFIER_INSIDE: str(VERIFY_SCRIPT)},
-            writable=writable, cwd=cwd, env=kernel_environment("/tmp"),
+            writable=writable or {}, cwd=cwd, env=kernel_environment("/tmp"),
             memory=execute.memory_limit, processes=execute.process_limit,
-            file_size=execute.file_size_limit)
+            file_size=execute.file_size_limit, scratch=(cwd,), scratch_size=execute.scratch_size,
+            scratch_files=files or {}, group=group)
 
     def kernel(self, cwd):
-        scratch = self.top / "kernel-cwd"
-        sandbox.make_writable(scratch)
-        for path in Path(cwd).iterdir() if cwd and Path(cwd).is_dir() else []:
-            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
-                shutil.copyfile(path, scratch / path.name)  # data a notebook reads beside it
         inside = str(cwd) if cwd else "/tmp/home"
-        return self._sandbox({inside: str(scratch), str(self.connection): str(self.connection)},
-                             inside)
+        beside = [path for path in (Path(cwd).iterdir() if cwd and Path(cwd).is_dir() else [])
+                  if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb"]
+        return self._sandbox(inside, {str(self.connection): str(self.connection)},
+                             {f"{inside}/{path.name}": str(path) for path in beside})
 
     def verifier(self, name):
-        scratch = self.top / name
-        sandbox.make_writable(scratch)
-        return self._sandbox({"/sandbox/work": str(scratch)}, "/sandbox/work")
+        return self._sandbox(f"/sandbox/{name}")
 
     def remove(self):
+        for group in self.groups:
+            group.remove()
         shutil.rmtree(self.top, ignore_errors=True)
 
 
@@ -216,6 +220,8 @@ class GuardedExecute(Execute):
     process_limit = Integer(256, help="processes and threads of a kernel").tag(config=True)
     file_size_limit = Integer(256 * 2**20, help="largest file a kernel may write").tag(config=True)
     output_limit = Integer(16 * 2**20, help="bytes of output a notebook may produce").tag(config=True)
+    scratch_size = Integer(512 * 2**20, help="bytes a kernel may write in its working folder "
+                                             "(a tmpfs)").tag(config=True)
     grace = Integer(10, help="seconds an interrupted cell has to stop").tag(config=True)
     verify = Bool(True, help="verify test cells in fresh processes").tag(config=True)
     shared_paths = List(Unicode(), ["utils", "data", "models", "environment.yml",
