@@ -87,24 +87,30 @@ class Clone:
     """A student's clone and the commit graded: its last one, or its last before a deadline.
 
     Everything is read from git's objects at that commit, never from the work tree, which a
-    student's commit can fill with symbolic links."""
+    student's commit can fill with symbolic links; and only the entries collect needs, never
+    the whole tree, which a few objects can make billions of paths long (a git bomb)."""
     path: Path
     student: str
     commit: str = None      # the graded commit's hash
     timestamp: str = None   # its commit time, nbgrader's format, UTC
-    files: tuple = ()       # the paths in the graded commit
-    modes: dict = field(default_factory=dict)  # {path: git file mode} in the graded commit
+
+    def entry(self, path):
+        """(mode, object id) of ``path`` in the graded commit, or None (`tree_entry`)."""
+        return tree_entry(self.path, self.commit, path)
+
+    def files_under(self, folder):
+        """{path: mode} of everything under ``folder`` in the graded commit (`tree_files`)."""
+        return tree_files(self.path, self.commit, folder)
 
     def read(self, path):
         """The bytes of the regular file ``path`` (relative to the repo) in the graded commit.
 
         Raises ValueError when it is no regular file there (a symbolic link, a submodule) or
         is larger than MAX_NOTEBOOK_BYTES: it is reported, never followed."""
-        listing = git_output(self.path, "ls-tree", "-z", self.commit, "--", path) or ""
-        entry = listing.split("\0")[0]
-        if not entry:
+        found = self.entry(path)
+        if found is None:
             raise ValueError(f"{path} is not in commit {self.commit[:12]}")
-        mode, kind, blob = entry.split("\t")[0].split()
+        mode, blob = found
         if mode not in REGULAR_FILE_MODES:
             raise ValueError(f"{path} is {describe_mode(mode)} in commit {self.commit[:12]}, not a "
                              "file (not followed: commit the notebook itself)")
@@ -112,28 +118,63 @@ class Clone:
         if size > MAX_NOTEBOOK_BYTES:
             raise ValueError(f"{path} is {size / 2**20:.0f} MiB, over the grader's "
                              f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MiB (clear its outputs)")
-        return git_output(self.path, "cat-file", "blob", blob, text=False)
+        return git_output(self.path, "cat-file", "blob", blob, text=False, limit=MAX_NOTEBOOK_BYTES)
+
+
+class TooLarge(ValueError):
+    """A clone holds more than collect reads of it (MAX_GIT_OUTPUT, MAX_FOLDER_ENTRIES)."""
 
 
 REGULAR_FILE_MODES = ("100644", "100755")
+FOLDER_MODE = "040000"
 NO_BWRAP = (
     "bwrap (bubblewrap) is not installed, and students' notebooks are only graded inside it. "
     "Install it (apt-get install bubblewrap, dnf install bubblewrap), or pass "
     "--unsafe-no-sandbox to grade with the grader's own rights (README.md says what that "
     "gives up)")
+# The most collect reads of a clone: a notebook's bytes, git's output for one command (a
+# listing, say), and the entries of one folder.
 MAX_NOTEBOOK_BYTES = 64 * 2**20
+MAX_GIT_OUTPUT = 2 * 2**20
+MAX_FOLDER_ENTRIES = 10_000
+GIT_CHUNK = 2**16
 
 
 def describe_mode(mode):
     """A git tree entry's mode, in words."""
-    return {"120000": "a symbolic link", "160000": "a submodule", "040000": "a folder"}.get(
+    return {"120000": "a symbolic link", "160000": "a submodule", FOLDER_MODE: "a folder"}.get(
         mode, f"an entry of mode {mode}")
 
 
-def tree_modes(repo, commit):
-    """{path: mode} of every file in ``commit`` (``git ls-tree -r``: blobs, links, submodules)."""
-    listing = git_output(repo, "ls-tree", "-r", "-z", commit) or ""
-    entries = (entry.split("\t", 1) for entry in listing.split("\0") if entry)
+def tree_entry(repo, commit, path):
+    """(mode, object id) of the one entry ``path`` in ``commit`` (a file, folder, link or
+    submodule, never followed), or None when it is not there."""
+    # One path, no trailing slash, no -r: git prints that entry alone, never a folder's content.
+    listing = git_output(repo, "--literal-pathspecs", "ls-tree", "-z", commit, "--", path) or ""
+    info, _, found = listing.split("\0")[0].partition("\t")
+    if found != path:
+        return None
+    mode, _, obj = info.split()
+    return mode, obj
+
+
+def tree_files(repo, commit, folder):
+    """{path: mode} of everything under ``folder`` in ``commit`` (``git ls-tree -r``: files,
+    links and submodules, never followed).
+
+    Raises TooLarge, naming the cap, past MAX_FOLDER_ENTRIES entries or MAX_GIT_OUTPUT bytes
+    of git's listing: no more is ever read."""
+    cap = TooLarge(f"{folder} in commit {commit[:12]} holds more than collect reads of a folder "
+                   f"({MAX_FOLDER_ENTRIES} entries, {MAX_GIT_OUTPUT // 2**20} MiB of names): "
+                   "not read further")
+    try:
+        listing = git_output(repo, "--literal-pathspecs", "ls-tree", "-r", "-z", commit, "--",
+                             folder) or ""
+    except TooLarge:
+        raise cap from None
+    entries = [entry.split("\t", 1) for entry in listing.split("\0") if entry]
+    if len(entries) > MAX_FOLDER_ENTRIES:
+        raise cap
     return {path: info.split()[0] for info, path in entries}
 
 
@@ -183,10 +224,25 @@ def find_clones(repos):
     return clones, slugs
 
 
-def git_output(repo, *args, text=True):
-    """Run git in ``repo``; return its output, or None when git fails (no repo, no commit)."""
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=text)
-    return result.stdout if result.returncode == 0 else None
+def git_output(repo, *args, text=True, limit=MAX_GIT_OUTPUT):
+    """Run git in ``repo``; return its output, or None when git fails (no repo, no commit).
+
+    The output is read as it comes, up to ``limit`` bytes: past that git is stopped and
+    TooLarge raised, so that no clone makes collect hold more."""
+    with subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as git:
+        chunks, size = [], 0
+        while chunk := git.stdout.read1(GIT_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                git.kill()
+                raise TooLarge(f"git printed more than {limit} bytes")
+            chunks.append(chunk)
+        failed = git.wait()
+    if failed:
+        return None
+    output = b"".join(chunks)
+    return output.decode(errors="replace") if text else output
 
 
 def last_commit(repo, before=None):
@@ -292,8 +348,7 @@ def match_clones(clones, roster, problems, before=None, snapshot=None):
             continue
         if how == COMMITTER_DATE:
             by_committer_date.append(path.name)
-        modes = tree_modes(path, commit)
-        clone = Clone(path, student, commit, timestamp, files=tuple(modes), modes=modes)
+        clone = Clone(path, student, commit, timestamp)
         if student in matched:
             newer, older = sorted([clone, matched[student]], key=lambda c: c.timestamp, reverse=True)
             problems.append(f"{student} has two repositories, {newer.path.name} and "
@@ -362,34 +417,45 @@ def choose_assignments(names, slugs, clones):
     named = [by_slug[s.lower()] for s in slugs if s.lower() in by_slug]
     if named:
         return named
-    return [a for a in course
-            if any(f.startswith(f"assignments/{a.name}/") for c in clones for f in c.files)]
+    return [a for a in course if any(c.entry(f"assignments/{a.name}") for c in clones)]
 
 
 def find_notebook(clone, assignment, problems):
     """Return the repo path of a student's notebook in the graded commit, or None after
-    reporting what is there instead (a renamed or moved notebook)."""
+    reporting what is there instead (a link, a renamed or moved notebook)."""
     expected = f"assignments/{assignment.name}/{assignment.notebook}"
-    if expected in clone.files and clone.modes.get(expected, "100644") not in REGULAR_FILE_MODES:
-        problems.append(f"{clone.path.name} ({clone.student}): {expected} is "
-                        f"{describe_mode(clone.modes[expected])} in the graded commit, not a "
-                        "notebook (not followed, not graded: commit the notebook itself)")
-        return None
-    if expected in clone.files:
+    found = clone.entry(expected)
+    if found and found[0] in REGULAR_FILE_MODES:
         return expected
-    links = sorted(f for f, mode in clone.modes.items()
-                   if mode not in REGULAR_FILE_MODES and expected.startswith(f + "/"))
-    if links:
-        problems.append(f"{clone.path.name} ({clone.student}): {links[0]} is "
-                        f"{describe_mode(clone.modes[links[0]])} in the graded commit (not "
-                        f"followed): {expected} is missing")
-        return None
-    others = sorted(f for f in clone.files if f.endswith(".ipynb") and ".ipynb_checkpoints" not in f
-                    and (f.startswith(f"assignments/{assignment.name}/")
-                         or Path(f).name == assignment.notebook))
-    found = f"; found {', '.join(others)} (renamed or moved? restore {expected})" if others else ""
-    problems.append(f"{clone.path.name} ({clone.student}): {expected} is missing{found}")
+    if found:
+        why = (f"{expected} is {describe_mode(found[0])} in the graded commit, not a notebook "
+               "(not followed, not graded: commit the notebook itself)")
+    else:
+        why = missing_notebook(clone, assignment, expected)
+    problems.append(f"{clone.path.name} ({clone.student}): {why}")
     return None
+
+
+def missing_notebook(clone, assignment, expected):
+    """Why the notebook ``expected`` is not in the clone's graded commit, in words: a folder
+    above it that is a link or a submodule (never followed), else the notebooks found instead
+    in the assignment's folder or at the top of the repository (renamed or moved)."""
+    folder = f"assignments/{assignment.name}"
+    for parent in ("assignments", folder):
+        found = clone.entry(parent)
+        if found and found[0] not in (FOLDER_MODE, *REGULAR_FILE_MODES):
+            return (f"{parent} is {describe_mode(found[0])} in the graded commit (not "
+                    f"followed): {expected} is missing")
+    try:
+        files = clone.files_under(folder)
+    except TooLarge as err:
+        return f"{expected} is missing, and {err}"
+    others = sorted(f for f in files if f.endswith(".ipynb") and ".ipynb_checkpoints" not in f)
+    at_top = clone.entry(assignment.notebook)
+    if at_top and at_top[0] in REGULAR_FILE_MODES:
+        others.append(assignment.notebook)
+    found = f"; found {', '.join(others)} (renamed or moved? restore {expected})" if others else ""
+    return f"{expected} is missing{found}"
 
 
 def add_students(course, students):
@@ -523,16 +589,11 @@ def feedback_obstacle(clone, relative_folders, relative_files):
     """Why feedback cannot be written into ``clone`` without following a link (None: it can):
     each folder must be a plain folder or absent, each file a plain file or absent, in the
     work tree and in the clone's HEAD commit."""
-    head = {}
-    listing = git_output(clone.path, "ls-tree", "-z", "HEAD", "--",
-                         *relative_folders, *relative_files) or ""
-    for entry in filter(None, listing.split("\0")):
-        info, path = entry.split("\t", 1)
-        head[path] = info.split()[0]
     for path in relative_folders + relative_files:
-        wanted = ("040000",) if path in relative_folders else REGULAR_FILE_MODES
-        if path in head and head[path] not in wanted:
-            return f"{path} is {describe_mode(head[path])} in the clone's last commit"
+        wanted = (FOLDER_MODE,) if path in relative_folders else REGULAR_FILE_MODES
+        committed = tree_entry(clone.path, "HEAD", path)
+        if committed and committed[0] not in wanted:
+            return f"{path} is {describe_mode(committed[0])} in the clone's last commit"
         try:
             status = os.lstat(clone.path / path)
         except FileNotFoundError:

@@ -33,11 +33,11 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.or
            "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.org"}
 
 
-def git(repo, *args, date=None):
+def git(repo, *args, date=None, input=None):
     env = {**os.environ, **GIT_ENV}
     if date:
         env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True,
+    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True, input=input,
                           capture_output=True, text=True).stdout
 
 
@@ -202,16 +202,18 @@ def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_p
                         "bob: no repository found (graded as no submission)"]
 
 
-def test_missing_and_renamed_notebooks_are_reported_by_name():
+def test_missing_and_renamed_notebooks_are_reported_by_name(tmp_path):
     assignment = get_assignment(ASSIGNMENT_IDS[0])
     folder = f"assignments/{assignment.name}"
-    clone = collect.Clone(Path("rnn-course-dave"), "dave", files=(f"{folder}/Copy of {assignment.notebook}",))
+    repo = repo_with_links(tmp_path / "rnn-course-dave", {}, files=[
+        f"{folder}/Copy of {assignment.notebook}", assignment.notebook, f"{folder}/data.csv"])
+    clone = collect.Clone(repo, "dave", git(repo, "rev-parse", "HEAD").strip())
     problems = []
     assert collect.find_notebook(clone, assignment, problems) is None
     assert problems == [
         f"rnn-course-dave (dave): {folder}/{assignment.notebook} is missing; "
-        f"found {folder}/Copy of {assignment.notebook} (renamed or moved? "
-        f"restore {folder}/{assignment.notebook})"]
+        f"found {folder}/Copy of {assignment.notebook}, {assignment.notebook} (renamed or "
+        f"moved? restore {folder}/{assignment.notebook})"]
 
 
 def repo_with_links(path, links, files=()):
@@ -249,6 +251,74 @@ def test_committed_symbolic_links_are_reported_never_followed(tmp_path):
         f"commit (not followed): {notebook} is missing"]
     with pytest.raises(ValueError, match="is a symbolic link"):
         matched["ann"].read(notebook)
+
+
+def mktree(repo, entries):
+    """Write a git tree of ``entries`` ({name: (mode, object id)}); return its id."""
+    lines = "".join(f"{mode} {'tree' if mode == collect.FOLDER_MODE else 'blob'} {obj}\t{name}\n"
+                    for name, (mode, obj) in entries.items())
+    return git(repo, "mktree", input=lines).strip()
+
+
+def git_bomb(repo, levels, width=10):
+    """A folder of ``width ** levels`` paths in ``levels + 1`` objects: each folder holds
+    ``width`` copies of the one below (a git bomb). Returns its tree id."""
+    blob = git(repo, "hash-object", "-w", "--stdin", input="boom\n").strip()
+    tree = mktree(repo, {f"f{i}": ("100644", blob) for i in range(width)})
+    for _ in range(levels - 1):
+        tree = mktree(repo, {f"d{i}": (collect.FOLDER_MODE, tree) for i in range(width)})
+    return tree
+
+
+def with_entries(repo, tree, changes):
+    """The id of ``tree`` with ``changes`` ({path: folder tree id, or None to remove the
+    entry}) made, written with git's plumbing: nothing is checked out, so a bomb stays tiny."""
+    entries = {}
+    for line in filter(None, git(repo, "ls-tree", "-z", tree).split("\0")):
+        info, name = line.split("\t", 1)
+        entries[name] = (info.split()[0], info.split()[2])
+    below = {}
+    for path, change in changes.items():
+        name, _, rest = path.partition("/")
+        if rest:
+            below.setdefault(name, {})[rest] = change
+        elif change is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = (collect.FOLDER_MODE, change)
+    for name, sub in below.items():
+        inside = entries.get(name, (None, mktree(repo, {})))[1]
+        entries[name] = (collect.FOLDER_MODE, with_entries(repo, inside, sub))
+    return mktree(repo, entries)
+
+
+def commit_entries(repo, changes, message="My answers"):
+    """Commit ``changes`` (`with_entries`) on the repo's branch without touching its work
+    tree; return the commit's hash."""
+    tree = with_entries(repo, git(repo, "rev-parse", "HEAD^{tree}").strip(), changes)
+    commit = git(repo, "commit-tree", tree, "-p", "HEAD", "-m", message).strip()
+    git(repo, "update-ref", "HEAD", commit)
+    return commit
+
+
+def test_collect_reads_only_the_entries_it_needs_of_a_git_bomb(tmp_path):
+    assignment = get_assignment(ASSIGNMENT_IDS[0])
+    folder = f"assignments/{assignment.name}"
+    notebook = f"{folder}/{assignment.notebook}"
+    repo = repo_with_links(tmp_path / "rnn-course-ann", {}, files=[notebook])
+    bomb = git_bomb(repo, levels=5)  # 10^5 paths: 7 MiB of listing, over the caps
+    beside = commit_entries(repo, {"bomb": bomb, f"{folder}/bomb": bomb})
+    clone = collect.Clone(repo, "ann", beside)
+    assert collect.choose_assignments([], [], [clone]) == [assignment]
+    assert collect.find_notebook(clone, assignment, []) == notebook
+    assert clone.read(notebook) == b"{}"
+    instead = commit_entries(repo, {notebook: None})
+    problems = []
+    assert collect.find_notebook(collect.Clone(repo, "ann", instead), assignment, problems) is None
+    assert problems == [
+        f"rnn-course-ann (ann): {notebook} is missing, and {folder} in commit {instead[:12]} "
+        "holds more than collect reads of a folder (10000 entries, 2 MiB of names): not read "
+        "further"]
 
 
 @pytest.mark.parametrize("link", ["feedback", "feedback/{name}", "feedback/{name}/{page}"])
