@@ -51,7 +51,7 @@ from autograder.feedback import (
     active_content, feedback_config, feedback_secrets, hidden_test_leaks,
 )
 from autograder.grading import (
-    ScratchCourse, get_assignment, load_course, read_notebook, total,
+    ROOT, ScratchCourse, get_assignment, load_course, read_notebook, total,
 )
 from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
@@ -138,6 +138,9 @@ MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_GIT_OUTPUT = 2 * 2**20
 MAX_FOLDER_ENTRIES = 10_000
 GIT_CHUNK = 2**16
+# collect writes only into a grading folder it made, which this file marks.
+GRADING_MARKER = ".rnn-course-grading"
+SUGGESTED_OUT = "~/grading/rnn-course"
 
 
 def describe_mode(mode):
@@ -176,6 +179,37 @@ def tree_files(repo, commit, folder):
     if len(entries) > MAX_FOLDER_ENTRIES:
         raise cap
     return {path: info.split()[0] for info, path in entries}
+
+
+def check_out(out):
+    """Raise ValueError, saying what to do, when writing the grading folder ``out`` could
+    damage something: it is in the course repository or in any git work tree, is not a
+    folder, or is a folder that holds files and no GRADING_MARKER (collect did not make it)."""
+    out = Path(out).expanduser().resolve()
+    if out == ROOT or ROOT in out.parents:
+        raise ValueError(f"--out {out} is inside the course repository {ROOT}, whose solutions "
+                         "and configuration grading would overwrite: choose a folder outside "
+                         f"it, e.g. {SUGGESTED_OUT}")
+    work_tree = next((folder for folder in [out, *out.parents] if (folder / ".git").exists()), None)
+    if work_tree:
+        raise ValueError(f"--out {out} is inside the git work tree {work_tree}: choose a folder "
+                         f"outside every git repository, e.g. {SUGGESTED_OUT}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: give a folder, e.g. {SUGGESTED_OUT}")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and GRADING_MARKER not in held:
+        raise ValueError(f"--out {out} holds files that collect did not write ({', '.join(held[:3])}"
+                         f"{', ...' if len(held) > 3 else ''}): choose a new or empty folder, "
+                         f"e.g. {SUGGESTED_OUT} (a grading folder of a collect older than this "
+                         f"check: create an empty {GRADING_MARKER} file in it)")
+
+
+def claim_out(out):
+    """Make the grading folder ``out`` (`check_out` allowed it) and mark it as collect's."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / GRADING_MARKER).write_text(
+        "A grading folder of `python -m autograder.collect`, which writes only into folders "
+        "holding this file.\n")
 
 
 def load_roster(path):
@@ -372,6 +406,15 @@ def take_snapshot(repos, manifest):
     holds (its upstream branch, else HEAD), the time by this machine's clock and the commit's
     own committer date. Run at the deadline; `collect --manifest` then grades exactly those
     commits. Returns the problems (clones without git, failed fetches)."""
+    manifest = Path(manifest)
+    try:  # before fetching: at a deadline, a snapshot that cannot be written is lost
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--snapshot {manifest}: cannot make its folder ({err.strerror}): give "
+                         "a path in a folder you can write, e.g. manifests/deadline.json") from None
+    if manifest.is_dir():
+        raise ValueError(f"--snapshot {manifest} is a folder: give a file in it, e.g. "
+                         f"{manifest / 'deadline.json'}")
     problems, entries = [], {}
     for path in find_clones(repos)[0]:
         if not (path / ".git").exists():
@@ -391,7 +434,7 @@ def take_snapshot(repos, manifest):
         entries[path.name] = {"commit": line[0], "ref": branch or "HEAD",
                               "fetched": datetime.now(timezone.utc).isoformat(),
                               "committed": line[1]}
-    Path(manifest).write_text(json.dumps(
+    manifest.write_text(json.dumps(
         {"taken": datetime.now(timezone.utc).isoformat(), "repos": str(Path(repos).resolve()),
          "clones": entries}, indent=1) + "\n")
     return problems
@@ -679,6 +722,7 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
     """
     if sandbox == "bwrap" and not shutil.which("bwrap"):
         raise ValueError(NO_BWRAP)
+    check_out(out)
     roster = load_roster(roster_file)
     problems = []
     clones, slugs = find_clones(repos)
@@ -690,6 +734,7 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
     course, seconds, interrupted = None, {}, False
     try:
         with GradingEngine(workers or cpu_count(), scheduler, sandbox) as engine:
+            claim_out(out)
             course = ScratchCourse(out, db_url=db)
             enable_feedback_without_hidden_tests(course)
             tasks, kept = [], {}
@@ -821,7 +866,10 @@ def main(argv=None):
                              "reach the network. Only for notebooks you trust")
     args = parser.parse_args(argv)
     if args.snapshot:
-        problems = take_snapshot(args.repos, args.snapshot)
+        try:
+            problems = take_snapshot(args.repos, args.snapshot)
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f"error: {err}")
         print("\n".join([f"snapshot: {args.snapshot}", *[f"! {p}" for p in problems]]))
         return 0
     if not (args.roster and args.out):

@@ -170,6 +170,58 @@ def test_grading_without_bubblewrap_is_refused_unless_asked_for(tmp_path, monkey
                       "--unsafe-no-sandbox"])
 
 
+def run_collect_into(out, tmp_path):
+    """collect.main on an empty class with grading folder ``out``; returns the SystemExit.
+    Past the folder checks it stops at "no course assignment found", before writing."""
+    roster = write_roster(tmp_path / "roster.csv", ["student_id", "repo"], [["s1", "r1"]])
+    (tmp_path / "clones").mkdir(exist_ok=True)
+    with pytest.raises(SystemExit) as stopped:
+        collect.main([str(tmp_path / "clones"), "--roster", str(roster), "--out", str(out),
+                      "--unsafe-no-sandbox"])
+    return str(stopped.value.code)
+
+
+@pytest.mark.parametrize("out,message", [
+    (lambda tmp: collect.ROOT, "is inside the course repository"),  # --out . from the course
+    (lambda tmp: collect.ROOT / "grading", "is inside the course repository"),
+    (lambda tmp: tmp / "work-tree" / "grading", "is inside the git work tree"),
+    (lambda tmp: tmp / "notes", "holds files that collect did not write (plan.md)"),
+    (lambda tmp: tmp / "notes" / "plan.md", "is a file: give a folder"),
+], ids=["course", "in-course", "in-work-tree", "not-collects", "file"])
+def test_collect_refuses_a_grading_folder_where_it_could_damage_something(
+        tmp_path, out, message):
+    (tmp_path / "work-tree").mkdir()
+    git(tmp_path / "work-tree", "init", "-q")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "plan.md").write_text("my plan")
+    out = out(tmp_path)
+    existed = out.exists()
+    error = run_collect_into(out, tmp_path)
+    assert message in error and f"e.g. {collect.SUGGESTED_OUT}" in error, error
+    assert out.exists() == existed and (tmp_path / "notes" / "plan.md").read_text() == "my plan"
+
+
+def test_collect_writes_into_a_new_empty_or_its_own_grading_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new" / "grading", tmp_path / "empty"):
+        assert "no course assignment found" in run_collect_into(out, tmp_path)
+    collect.claim_out(tmp_path / "grading")
+    (tmp_path / "grading" / "gradebook.db").write_text("")
+    collect.check_out(tmp_path / "grading")  # a rerun: collect made it
+    (tmp_path / "grading" / collect.GRADING_MARKER).unlink()
+    with pytest.raises(ValueError, match=f"create an empty {collect.GRADING_MARKER} file"):
+        collect.check_out(tmp_path / "grading")
+
+
+def test_a_snapshot_makes_its_manifests_folder(tmp_path):
+    (tmp_path / "clones").mkdir()
+    manifest = tmp_path / "manifests" / "01" / "deadline.json"
+    assert collect.main([str(tmp_path / "clones"), "--snapshot", str(manifest)]) == 0
+    assert collect.read_snapshot(manifest)["clones"] == {}
+    with pytest.raises(SystemExit, match="is a folder: give a file in it"):
+        collect.main([str(tmp_path / "clones"), "--snapshot", str(manifest.parent)])
+
+
 @pytest.mark.parametrize("message,regraded", [
     ("the kernel died while running cell 4: os._exit, a crash, more memory than ...", True),
     ("the kernel stopped answering (TimeoutError) while running cell 4: ...", True),
@@ -668,3 +720,73 @@ def test_leak_check_sees_hidden_code_through_syntax_highlighting(tmp_path):
                     '<span class="n">rng</span>.normal(size<span class="o">=</span>(5, 4))</pre>'
                     '<pre>from utils.testing import check_close</pre>')
     assert hidden_test_leaks(page, source) == ["z_hidden = rng.normal(size=(5, 4))"]
+
+
+# ----------------------------------------------------------------- a class with git bombs
+
+BOMB_LEVELS = 10  # 10^10 paths in 11 objects: listing them all takes terabytes
+# Runs collect in a process of its own and prints that process's peak memory. Its data
+# memory is limited, so that collect reading a bomb fails instead of filling the machine.
+COLLECT_WITH_PEAK_MEMORY = """
+import resource, sys
+from autograder.collect import main
+resource.setrlimit(resource.RLIMIT_DATA, (2 * 2**30, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+code = main(sys.argv[1:])
+print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def bombed_class(classroom):
+    """Three clones of the reference; after they are cloned, one student pushes a git bomb
+    beside the notebook, another one instead of it. A snapshot fetches the bombs (nothing
+    checks them out), then one collect of the class, in a process of its own."""
+    assignment, template, repos, *_, root = classroom
+    folder = f"assignments/{assignment.name}"
+    notebook = f"{folder}/{assignment.notebook}"
+    reference = read_notebook(repos["correct"] / notebook)
+    base = root / "bombs"
+    origins = {name: make_student_repo(template, base / "origins" / name,
+                                       lambda repo: nbformat.write(reference, str(repo / notebook)))
+               for name in ("honest", "bomb-beside", "bomb-instead")}
+    for name, origin in origins.items():
+        subprocess.run(["git", "clone", "-q", str(origin), str(base / "clones" / f"rnn-course-{name}")],
+                       check=True)
+    beside = git_bomb(origins["bomb-beside"], BOMB_LEVELS)
+    commit_entries(origins["bomb-beside"], {"bomb": beside, f"{folder}/bomb": beside})
+    instead = git_bomb(origins["bomb-instead"], BOMB_LEVELS)
+    commit_entries(origins["bomb-instead"], {notebook: None, f"{folder}/bomb": instead})
+    manifest = base / "manifests" / "deadline.json"
+    assert collect.main([str(base / "clones"), "--snapshot", str(manifest)]) == 0
+    roster = write_roster(base / "roster.csv", ["student_id", "repo"],
+                          [[name, f"rnn-course-{name}"] for name in origins])
+    out = base / "grading"
+    run = subprocess.run(
+        [sys.executable, "-c", COLLECT_WITH_PEAK_MEMORY, str(base / "clones"), "--roster",
+         str(roster), "--out", str(out), "--manifest", str(manifest), "--workers", "1",
+         "--return-feedback"],
+        cwd=collect.ROOT, env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    return assignment, out, run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(END_TO_END not in ASSIGNMENT_IDS, reason=f"COURSE_ONLY leaves out {END_TO_END}")
+def test_a_git_bomb_costs_its_student_a_report_line_and_collect_little_memory(
+        classroom, bombed_class):
+    assignment, out, run = bombed_class
+    release = classroom[4]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    folder = f"assignments/{assignment.name}"
+    report = (out / "report.txt").read_text()
+    assert (f"rnn-course-bomb-instead (bomb-instead): {folder}/{assignment.notebook} is "
+            f"missing, and {folder} in commit ") in report
+    assert "holds more than collect reads of a folder (10000 entries, 2 MiB of names)" in report
+    maximum = sum(c.metadata.nbgrader.points for c in release.cells
+                  if c.metadata.get("nbgrader", {}).get("grade"))
+    assert {s: float(row["score"]) for s, row in grades_by_student(out).items()} == {
+        "honest": maximum, "bomb-beside": maximum, "bomb-instead": 0}
+    peak = int(run.stdout.rsplit("peak RSS ", 1)[1].split()[0])
+    print(f"\ncollect's peak memory with two {10 ** BOMB_LEVELS:.0e}-path git bombs in the "
+          f"class: {peak} MiB")
+    assert peak < 200, f"collect held {peak} MiB: it read more of a clone than it needs"
