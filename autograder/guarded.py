@@ -43,13 +43,13 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Enum, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode, default
 
 from autograder import sandbox
 from autograder.feedback import BEGIN_HIDDEN, hide_hidden_block
@@ -66,6 +66,7 @@ REDACTED = "[output removed by the grader: it contained the course's hidden test
 # OpenBLAS settings some processors need to compute correctly. Nothing else crosses.
 PASSED_VARIABLES = ("RNN_COURSE_GRADING", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE",
                     "OPENBLAS_L2_SIZE")
+OUTPUT_LIMIT = 16 * 2**20  # bytes of output a notebook may produce; no message may be larger
 KERNEL_THREADS = "RNN_COURSE_KERNEL_THREADS"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -181,10 +182,13 @@ class SandboxedKernelSpecs(KernelSpecManager):
 
 class SandboxedKernelClient(AsyncKernelClient):
     """A kernel client without the heartbeat channel: its thread, blocked on a socket the
-    kernel broke, would hang the grader when it stops. Liveness comes from the process."""
+    kernel broke, would hang the grader when it stops. Liveness comes from the process.
+    A message larger than the output limit is dropped by zmq before it is read into the
+    grader's memory (the connection is dropped and made again)."""
 
     def start_channels(self, *args, **kwargs):
         kwargs["hb"] = False
+        self.context.setsockopt(zmq.MAXMSGSIZE, OUTPUT_LIMIT + 2**20)
         super().start_channels(*args, **kwargs)
 
 
@@ -197,7 +201,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().write_connection_file(**kwargs)
         os.chown(self.connection_file, *sandbox.owner_for_writable())
 
-    client_class = "autograder.guarded.SandboxedKernelClient"
+    @default("client_factory")
+    def _sandboxed_client(self):
+        return SandboxedKernelClient
 
     def _connect_control_socket(self):
         super()._connect_control_socket()
@@ -219,7 +225,7 @@ class GuardedExecute(Execute):
     memory_limit = Integer(3 * 2**30, help="RLIMIT_DATA of a kernel, in bytes").tag(config=True)
     process_limit = Integer(256, help="processes and threads of a kernel").tag(config=True)
     file_size_limit = Integer(256 * 2**20, help="largest file a kernel may write").tag(config=True)
-    output_limit = Integer(16 * 2**20, help="bytes of output a notebook may produce").tag(config=True)
+    output_limit = Integer(OUTPUT_LIMIT, help="bytes of output a notebook may produce").tag(config=True)
     scratch_size = Integer(512 * 2**20, help="bytes a kernel may write in its working folder "
                                              "(a tmpfs)").tag(config=True)
     grace = Integer(10, help="seconds an interrupted cell has to stop").tag(config=True)
@@ -302,6 +308,13 @@ class GuardedExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except Exception as err:  # noqa: BLE001  (a dead, stuck or broken kernel: stop it)
+            if isinstance(err, CellTimeoutError) and "IOPub" in str(err):
+                # The cell finished but its outputs never came: a message over the output
+                # limit, which zmq dropped with its connection. The kernel is well: go on.
+                cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                    f"[output removed: this cell printed over {self.output_limit} bytes at "
+                    "once]\n")))
+                return cell, resources
             if not self._stopped:
                 cause = ("the kernel died" if isinstance(err, DeadKernelError)
                          else f"the kernel stopped answering ({type(err).__name__})")

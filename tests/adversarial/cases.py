@@ -167,6 +167,13 @@ def output_flood(kit):
     return Submission(insert_before(kit.reference, kit.split, flood), "all")
 
 
+@case("one-huge-output")
+def one_huge_output(kit):
+    """Correct work that prints 300 MB in one message: zmq drops the message before the
+    grader reads it into memory, and the notebook is graded normally."""
+    return Submission(insert_before(kit.reference, kit.split, "print('x' * 300_000_000)"), "all")
+
+
 @case("fork-bomb")
 def fork_bomb(kit):
     """Correct work, then processes that fork until the sandbox's process limit stops them."""
