@@ -48,10 +48,10 @@ from functools import cache
 from pathlib import Path
 
 from autograder.feedback import (
-    active_content, feedback_config, feedback_secrets, hidden_test_leaks,
+    active_content, feedback_config, feedback_secrets, hidden_test_leaks, student_code,
 )
 from autograder.grading import (
-    ROOT, ScratchCourse, get_assignment, load_course, read_notebook, total,
+    ROOT, NotebookError, ScratchCourse, get_assignment, load_course, read_notebook, total,
 )
 from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
@@ -198,10 +198,11 @@ def check_out(out):
         raise ValueError(f"--out {out} is a file: give a folder, e.g. {SUGGESTED_OUT}")
     held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if held and GRADING_MARKER not in held:
-        raise ValueError(f"--out {out} holds files that collect did not write ({', '.join(held[:3])}"
-                         f"{', ...' if len(held) > 3 else ''}): choose a new or empty folder, "
-                         f"e.g. {SUGGESTED_OUT} (a grading folder of a collect older than this "
-                         f"check: create an empty {GRADING_MARKER} file in it)")
+        raise ValueError(f"--out {out} holds files that collect did not write "
+                         f"({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}): choose a "
+                         f"new or empty folder, e.g. {SUGGESTED_OUT} (a grading folder of a "
+                         f"collect older than this check: create an empty {GRADING_MARKER} "
+                         "file in it)")
 
 
 def claim_out(out):
@@ -593,21 +594,23 @@ def grade_tasks(course, engine, tasks, problems):
 
 def check_feedback(course, assignment, students, problems):
     """Keep in each student's feedback/<student>/<assignment>/ only the assignment's page,
-    and only when it shows no hidden test code and holds nothing that runs (there should be
-    none: autograder/feedback.py); delete anything else and say why in ``problems``.
+    and only when it shows no hidden test code that the student did not write themselves and
+    holds nothing that runs (there should be none: autograder/feedback.py); delete anything
+    else and say why in ``problems``.
 
     Returns the students whose page is kept."""
     source = read_notebook(assignment.source_notebook)
     page_name = Path(assignment.notebook).with_suffix(".html").name
     kept = []
     for student in students:
+        own = submitted_code(course, assignment, student)
         folder = course.root / "feedback" / student / assignment.name
         if folder.is_symlink() or not folder.is_dir():
             continue
         for entry in sorted(folder.iterdir()):
             if entry.name != page_name or entry.is_symlink() or not entry.is_file():
                 why = "not the assignment's page (a file the notebook wrote?)"
-            elif leaks := hidden_test_leaks(entry, source):
+            elif leaks := hidden_test_leaks(entry, source, own):
                 why = f"it shows hidden test code ({leaks[0][:60]!r})"
             elif active := active_content(entry):
                 why = f"it holds something that would run in a browser ({active[0]})"
@@ -618,6 +621,16 @@ def check_feedback(course, assignment, students, problems):
             problems.append(f"{assignment.name}: {student}'s feedback "
                             f"{entry.relative_to(course.root)} deleted: {why}")
     return kept
+
+
+def submitted_code(course, assignment, student):
+    """What ``student`` wrote in the notebook collect submitted for them (`student_code`);
+    empty when it is no readable notebook."""
+    path = course.root / "submitted" / student / assignment.name / assignment.notebook
+    try:
+        return student_code(read_notebook(path))
+    except NotebookError:
+        return ""
 
 
 def remove(path):

@@ -5,14 +5,15 @@ hidden tests in full, and their tracebacks quote the hidden lines with the expec
 (nbgrader issue #917). `HideHiddenTests` runs inside `generate_feedback` (collect.py adds it
 to the course's configuration): in every test cell with a hidden block it replaces the block
 by one comment line and each error's traceback by ``ename: evalue``, the test's message.
-`hidden_test_leaks` checks a written HTML file for any hidden line.
+`hidden_test_leaks` checks a written HTML file for any hidden line. A line the student wrote
+in their own cells (`student_code`) is never a secret on their page, nor a leak.
 
-What a student's code printed or displayed is data, never markup that runs: `RedactSecrets`
-replaces any output that shows a hidden-test or solution line (as written, reversed, rot13
-or base64), `SanitizeOutputs` keeps only inert output types and metadata, and the pages are
-rendered with nbconvert's ``sanitize_html`` through `clean_html` (nh3, a maintained
-sanitiser) for Markdown, HTML outputs and code. `active_content` checks a written page for
-anything that could still run.
+What a student's code printed or displayed is data, never markup that runs or dresses up as
+the page's own: `RedactSecrets` replaces any output that shows a hidden-test or solution line
+(as written, reversed, rot13 or base64), `SanitizeOutputs` keeps only inert output types and
+metadata, and the pages are rendered with nbconvert's ``sanitize_html`` through `clean_html`
+(nh3, a maintained sanitiser: no script, class, id or style) for Markdown and HTML outputs.
+`active_content` checks a written page for anything that could still run.
 """
 
 import base64
@@ -95,18 +96,19 @@ def html_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-def hidden_test_leaks(feedback_html, source_nb):
+def hidden_test_leaks(feedback_html, source_nb, own_code=""):
     """Return the hidden-test lines of ``source_nb`` that show in a feedback HTML file.
 
     Lines are compared with whitespace removed, so syntax highlighting cannot hide a match;
-    a hidden line that also shows in the notebook's public cells (an import, say) is no leak.
+    a hidden line that also shows in the notebook's public cells (an import, say) or in
+    ``own_code``, what the student wrote (`student_code` of their submission), is no leak.
     """
     public = squash("\n".join(hide_hidden_block(cell.source) for cell in source_nb.cells))
     text = squash(html_text(feedback_html))
     return [
         line for cell in source_nb.cells if cell.cell_type == "code"
         for line in hidden_lines(cell.source)
-        if squash(line) not in public and squash(line) in text
+        if squash(line) not in public and squash(line) not in own_code and squash(line) in text
     ]
 
 
@@ -118,6 +120,13 @@ REDACTED = "(output not shown: it holds a line of the hidden tests or the soluti
 def squash(text):
     """``text`` without whitespace, so that spacing or line breaks cannot hide a match."""
     return re.sub(r"\s+", "", text)
+
+
+def student_code(nb):
+    """What the student wrote in notebook ``nb`` (their submission, or it autograded), as one
+    `squash`ed string: every cell but those holding hidden tests. A line they wrote is never
+    a leak on their own page, even when a hidden test holds the same line."""
+    return squash("\n".join(cell.source for cell in nb.cells if BEGIN_HIDDEN not in cell.source))
 
 
 def feedback_secrets(source_nb):
@@ -166,7 +175,8 @@ class RedactSecrets(Preprocessor):
     """Replace every output, in any cell, that shows a line of the hidden tests or solutions
     (written out, reversed, rot13 or base64) by a notice. A student's function can read the
     hidden test that calls it (its frame, ``In``) and print it; feedback must not carry it
-    home, and the rest of the page still does."""
+    home, and the rest of the page still does. A line the student wrote themselves
+    (`student_code`) is no secret on their page: its outputs and tracebacks are shown."""
 
     enabled = Bool(True, help="nbgrader registers preprocessors disabled unless they say so")
     secrets = Dict(value_trait=List(Unicode()), default_value={},
@@ -180,12 +190,9 @@ class RedactSecrets(Preprocessor):
 
         lines = self.secrets.get(assignment) or secret_lines_in(
             cell.source for cell in nb.cells if BEGIN_HIDDEN in cell.source)
-        self.forms = {form for line in lines for form in encoded_forms(line)}
-        # A traceback quotes the code it ran: a line the student wrote (a correct solution
-        # line, say) is no leak there.
-        own = squash("\n".join(cell.source for cell in nb.cells if BEGIN_HIDDEN not in cell.source))
-        self.traceback_forms = {form for line in lines if squash(line) not in own
-                                for form in encoded_forms(line)}
+        own = student_code(nb)
+        self.forms = {form for line in lines if squash(line) not in own
+                      for form in encoded_forms(line)}
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -194,8 +201,7 @@ class RedactSecrets(Preprocessor):
             # A hidden test's traceback quotes it by design; HideHiddenTests keeps its message.
             trace = "" if BEGIN_HIDDEN in cell.source else squash(
                 "".join(map(as_text, output.get("traceback", []))))
-            if (any(form in text for form in self.forms)
-                    or any(form in trace for form in self.traceback_forms)):
+            if any(form in text or form in trace for form in self.forms):
                 cell.outputs[position] = NotebookNode(
                     output_type="stream", name="stdout", text=REDACTED + "\n")
         return cell, resources
@@ -210,7 +216,9 @@ SHOWN_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/
 BASE64_DATA = re.compile(r"[A-Za-z0-9+/=\s]*\Z")
 IMAGE_SOURCE = re.compile(r"data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*\Z")
 SAFE_ID = re.compile(r"[A-Za-z0-9_.-]+\Z")  # nbgrader's grade ids, nbformat's cell ids
-HTML_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title", "lang"}}
+# No class, id or style: with them a student's output could pass for the page's own parts
+# (a Bootstrap alert, the score panel).
+HTML_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"title", "lang"}}
 # The notebook's own metadata is the student's: the page gets the course's.
 TRUSTED_METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -219,9 +227,9 @@ TRUSTED_METADATA = {
 
 
 def clean_html(element):
-    """nbconvert's ``clean_html`` filter, done by nh3: formatting, tables, class names and
-    inline images are kept; scripts, styles, event handlers, frames, forms and every URL
-    but http(s)/mailto links and PNG/JPEG/GIF data images are removed."""
+    """nbconvert's ``clean_html`` filter, done by nh3: formatting, tables and inline images
+    are kept; scripts, styles, classes, ids, event handlers, frames, forms and every URL but
+    http(s)/mailto links and PNG/JPEG/GIF data images are removed."""
     text = element.decode() if isinstance(element, bytes) else str(element)
     return nh3.clean(text, attributes=HTML_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto", "data"},
@@ -230,11 +238,13 @@ def clean_html(element):
 
 def markdown_html(source):
     """nbconvert's ``markdown2html`` filter, then `clean_html` (nbgrader's feedback template
-    renders Markdown cells without nbconvert's ``sanitize_html``). Images are never read
-    from disk."""
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    renders Markdown cells without nbconvert's ``sanitize_html``). Headings get no anchor
+    links, which would point at the ids `clean_html` removes; images are never read from
+    disk."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    return clean_html(markdown2html_mistune(source))
+    renderer = IPythonRenderer(escape=False, exclude_anchor_links=True)
+    return clean_html(MarkdownWithMath(renderer=renderer).render(source))
 
 
 def _inert_attribute(tag, attribute, value):

@@ -21,7 +21,7 @@ from autograder import collect
 from autograder.export import main as export_main
 from autograder.feedback import (
     REDACTED, HideHiddenTests, RedactSecrets, active_content, feedback_config, hidden_test_leaks,
-    html_text,
+    html_text, student_code,
 )
 from autograder.grading import (
     apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
@@ -559,6 +559,81 @@ def test_redaction_without_configured_secrets_uses_the_notebooks_own_hidden_line
     assert nb.cells[0].outputs[0].text == REDACTED + "\n"
 
 
+def test_student_markup_keeps_no_class_id_or_style_that_could_pass_for_the_page(tmp_path):
+    lookalike = ('<div class="alert alert-danger" id="score" style="position:fixed;top:0">'
+                 'Plagiarism detected: <a href="https://example.org/login">log in</a></div>')
+    markdown = nbformat.v4.new_markdown_cell(f"# My answer\n\n{lookalike}")
+    code = nbformat.v4.new_code_cell("show_notice()")
+    code.outputs = [display({"text/html": lookalike, "text/plain": "notice"}),
+                    display({"text/markdown": lookalike})]
+    page = render_feedback(nbformat.v4.new_notebook(cells=[markdown, code]),
+                           feedback_config({}), tmp_path)
+    body = page.read_text().split("<body>", 1)[1]
+    assert not [kept for kept in ("alert", 'id="score"', "position:fixed", 'id="My-answer"')
+                if kept in body], "a student's class, id or style reached the page"
+    assert html_text(page).count("Plagiarism detected: log in") == 3, "shown as plain text"
+    assert 'class="panel' in body, "the page's own markup keeps its classes"
+
+
+# A natural line of a student's 06 answer that a hidden test also holds.
+OWN_LINE = "self.rnn_layers = [layer_type(hidden_size, return_sequences=True)"
+
+
+def notebook_with_hidden_line(*others):
+    """A source notebook whose hidden test holds OWN_LINE and the lines ``others``."""
+    hidden = "\n".join([OWN_LINE, *others])
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS")])
+
+
+def students_notebook(source):
+    """A submission whose one answer cell holds ``source``."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": "model", "locked": False,
+                                 "solution": True}
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_a_line_the_student_wrote_is_no_leak_though_a_hidden_test_holds_it(tmp_path):
+    source = notebook_with_hidden_line("assert model.count_params() == 14_720")
+    page = tmp_path / "page.html"
+    page.write_text(f"<pre>{OWN_LINE}]</pre><pre>assert model.count_params() == 14_720</pre>")
+    own = student_code(students_notebook(f"def build(self):\n    {OWN_LINE}]"))
+    assert hidden_test_leaks(page, source, own) == ["assert model.count_params() == 14_720"]
+    assert hidden_test_leaks(page, source) == [OWN_LINE, "assert model.count_params() == 14_720"]
+
+
+def test_collect_keeps_the_page_of_a_student_whose_own_line_a_hidden_test_holds(tmp_path):
+    source = tmp_path / "source.ipynb"
+    nbformat.write(notebook_with_hidden_line(), str(source))
+    assignment = type("Assignment", (), {"name": "06_tf_char_rnn", "notebook": "rnn.ipynb",
+                                         "source_notebook": source})
+    course = type("Course", (), {"root": tmp_path / "grading"})
+    for student, answer in (("ann", f"{OWN_LINE}]"), ("ben", "self.rnn_layers = []")):
+        submitted = course.root / "submitted" / student / assignment.name / "rnn.ipynb"
+        submitted.parent.mkdir(parents=True)
+        nbformat.write(students_notebook(answer), str(submitted))
+        page = course.root / "feedback" / student / assignment.name / "rnn.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f"<html><body><pre>{OWN_LINE}]</pre></body></html>")
+    problems = []
+    assert collect.check_feedback(course, assignment, ["ann", "ben"], problems) == ["ann"]
+    assert problems == [f"06_tf_char_rnn: ben's feedback feedback/ben/06_tf_char_rnn/rnn.html "
+                        f"deleted: it shows hidden test code ({OWN_LINE[:60]!r})"]
+
+
+def test_outputs_showing_the_students_own_line_are_not_redacted():
+    printed = nbformat.v4.new_output("stream", name="stdout", text=f"{OWN_LINE}]\n")
+    answer = students_notebook(f"{OWN_LINE}]\nprint(inspect.getsource(build))")
+    answer.cells[0].outputs = [printed]
+    other = students_notebook("print(stolen)")
+    other.cells[0].outputs = [printed]
+    redact = RedactSecrets(secrets={"06_tf_char_rnn": [OWN_LINE]})
+    resources = {"nbgrader": {"assignment": "06_tf_char_rnn"}}
+    assert redact.preprocess(answer, resources)[0].cells[0].outputs[0].text == f"{OWN_LINE}]\n"
+    assert redact.preprocess(other, resources)[0].cells[0].outputs[0].text == REDACTED + "\n"
+
+
 # ------------------------------------------------------------------------------ end to end
 
 @pytest.fixture(scope="module")
@@ -759,8 +834,8 @@ def bombed_class(classroom):
                                        lambda repo: nbformat.write(reference, str(repo / notebook)))
                for name in ("honest", "bomb-beside", "bomb-instead")}
     for name, origin in origins.items():
-        subprocess.run(["git", "clone", "-q", str(origin), str(base / "clones" / f"rnn-course-{name}")],
-                       check=True)
+        subprocess.run(["git", "clone", "-q", str(origin),
+                        str(base / "clones" / f"rnn-course-{name}")], check=True)
     beside = git_bomb(origins["bomb-beside"], BOMB_LEVELS)
     commit_entries(origins["bomb-beside"], {"bomb": beside, f"{folder}/bomb": beside})
     instead = git_bomb(origins["bomb-instead"], BOMB_LEVELS)
