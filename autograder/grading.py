@@ -31,10 +31,17 @@ COURSE_FILE = ROOT / "autograder" / "course.toml"
 MUTANTS_DIR = ROOT / "autograder" / "mutants"
 ALTERNATES_DIR = ROOT / "autograder" / "alternates"
 
+# Seconds a submission's grading may run past its notebook's budget: nbgrader's, the
+# kernel's and the verification's start, and its feedback page.
+GRADING_MARGIN = 60
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+
+
+STOPPED = 124  # the exit status of an nbgrader command stopped at its time limit
 
 
 class NotebookError(Exception):
@@ -51,6 +58,16 @@ class Assignment:
     # grade ids of the test cells judged in the student's process, not in the judge: those
     # whose trusted code must run beside the student's objects (autograder/README.md)
     judged_in_student_process: tuple = ()
+
+    @property
+    def notebook_budget(self):
+        """Seconds the kernel's run and the verification of one notebook may take together."""
+        return self.budget or 10 * self.timeout
+
+    @property
+    def grading_limit(self):
+        """Seconds one submission's whole grading may take: its budget and GRADING_MARGIN."""
+        return self.notebook_budget + GRADING_MARGIN
 
     @property
     def source_notebook(self):
@@ -384,8 +401,10 @@ class ScratchCourse:
             + f"c.GuardedExecute.sandbox = {sandbox!r}\n"
         )
 
-    def nbgrader(self, *args, timeout=None):
-        """Run an nbgrader command in the course; return the CompletedProcess (never raises)."""
+    def nbgrader(self, *args, timeout=None, sandboxed=None):
+        """Run an nbgrader command in the course; return the CompletedProcess (never raises).
+        ``sandboxed``: a Sandbox to run it in; ``timeout``: seconds before it is stopped
+        (exit status STOPPED)."""
         env = dict(os.environ)
         # nbgrader runs `alembic` and the kernel from PATH: use this interpreter's environment.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -394,17 +413,19 @@ class ScratchCourse:
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         env["PYTHONHASHSEED"] = "0"
         command = [sys.executable, "-m", "nbgrader", *args]
+        if sandboxed is not None:
+            command = ["env", "-i", *sandboxed.command(command)]
         try:
             return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True,
                                   timeout=timeout, preexec_fn=self.preexec)
         except subprocess.TimeoutExpired as expired:  # killed; its sandboxes die with it
             return subprocess.CompletedProcess(
-                command, 124, expired.stdout or "",
+                command, STOPPED, expired.stdout or "",
                 f"{expired.stderr or ''}\nnbgrader {args[0]} was stopped after {timeout:.0f} s")
 
-    def generate_feedback(self, assignment, student=None):
-        """Run nbgrader generate_feedback (for every student, or one); return the
-        CompletedProcess (never raises).
+    def generate_feedback(self, assignment, student=None, timeout=None):
+        """Run nbgrader generate_feedback (for every student, or one), stopped after
+        ``timeout`` seconds; return the CompletedProcess (never raises).
 
         It renders what student code printed, so with a sandbox it runs in one too: the course
         folder read-only but for ``feedback/``, the repository's ``autograder/`` (for the
@@ -414,7 +435,7 @@ class ScratchCourse:
         args = ("generate_feedback", assignment.name, "--force",
                 *([f"--student={student}"] if student else []))
         if self.sandbox != "bwrap" or not self.db_url.startswith("sqlite:"):
-            return self.nbgrader(*args)
+            return self.nbgrader(*args, timeout=timeout)
         from autograder import sandbox
 
         feedback = self.root / "feedback"
@@ -428,9 +449,7 @@ class ScratchCourse:
             env={"PATH": f"{sys.prefix}/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
                  "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
                  "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter", "IPYTHONDIR": f"{home}/.ipython"})
-        return subprocess.run(
-            ["env", "-i", *box.command([sys.executable, "-m", "nbgrader", *args])],
-            cwd=self.root, capture_output=True, text=True, preexec_fn=self.preexec)
+        return self.nbgrader(*args, timeout=timeout, sandboxed=box)
 
     def _run(self, *args):
         result = self.nbgrader(*args)
@@ -496,29 +515,33 @@ class ScratchCourse:
                 renamed[student] = notebooks[0].name
         return renamed
 
-    def autograde(self, assignment, timeout=None):
+    def autograde(self, assignment, timeout=None, limit=None):
         """Autograde every submission of an assignment in one nbgrader call.
+
+        Each submission's kernel run and verification share the notebook's budget; nbgrader
+        itself is stopped when the whole call runs past ``limit`` seconds (default: the
+        assignment's grading limit per submission), whatever a kernel does with its sockets.
 
         Returns the CompletedProcess: nbgrader exits non-zero when one submission fails to
         grade, and still grades the others. Its extra attributes: ``renamed`` (notebooks
-        given back their name) and ``ungraded`` (submitted students without a gradebook row
-        even after a second try: must be empty).
+        given back their name), ``ungraded`` (submitted students without a gradebook row even
+        after a second try: must be empty) and ``cut_off`` (students without a row because
+        the limit stopped nbgrader: not tried again).
         """
         cell_timeout = timeout or assignment.timeout
         renamed = self.restore_notebook_names(assignment)
         self._started = time.time()
-        budget = assignment.budget or 10 * cell_timeout
-        limits = [f"--Execute.timeout={cell_timeout}", f"--GuardedExecute.budget={budget}"]
-        # A backstop, should a kernel hang nbgrader itself: the kernel's run and the
-        # verification each have the budget, plus start-up.
-        wall = 2 * budget + 120
+        limits = [f"--Execute.timeout={cell_timeout}",
+                  f"--GuardedExecute.budget={assignment.notebook_budget}"]
         students = self.submitted_students(assignment)
-        process = self.nbgrader("autograde", assignment.name, "--force", *limits,
-                                timeout=wall * max(1, len(students)))
-        for student in self.ungraded(assignment):
+        limit = limit or assignment.grading_limit * max(1, len(students))
+        process = self.nbgrader("autograde", assignment.name, "--force", *limits, timeout=limit)
+        cut_off = self.ungraded(assignment) if process.returncode == STOPPED else []
+        for student in sorted(set(self.ungraded(assignment)) - set(cut_off)):
             self.nbgrader("autograde", assignment.name, "--force", f"--student={student}",
-                          *limits, timeout=wall)
-        process.renamed, process.ungraded = renamed, self.ungraded(assignment)
+                          *limits, timeout=assignment.grading_limit)
+        process.renamed, process.cut_off = renamed, cut_off
+        process.ungraded = sorted(set(self.ungraded(assignment)) - set(cut_off))
         return process
 
     def ungraded(self, assignment):

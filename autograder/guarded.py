@@ -11,7 +11,8 @@
    folder, never copied back) and a private ``/tmp``; limits on memory, processes, file
    size and output; it talks to the grader over Jupyter's ``ipc`` transport;
 3. bounds time: a cell past its timeout is interrupted, and the whole notebook has a budget
-   (``budget`` in course.toml) however many cells a student adds; a kernel that ignores the
+   (``budget`` in course.toml) however many cells a student adds, shared by the kernel's
+   run and the verification; a kernel that ignores the
    interrupt, dies (``os._exit``, a segfault, the memory limit) or exhausts the budget is
    stopped, and the cells it did not run get an error saying why;
 4. verifies every test cell that can still score in two fresh sandboxed processes
@@ -375,8 +376,9 @@ class GuardedExecute(Execute):
         else:
             student = judge = []
             script = str(VERIFY_SCRIPT)
+        # The verification has what is left of the notebook's budget: one budget bounds both runs.
         verification = Verification(request, student, judge, script, self.timeout or 600,
-                                    self.grace, self.budget)
+                                    self.grace, deadline=self._deadline + self.grace)
         verification.run()
         apply_verdicts(nb, record, verification.verdicts, verification.problem, hidden)
 
@@ -537,10 +539,10 @@ class Verification:
     dead process, the budget) and applies to every test cell without a verdict.
     """
 
-    def __init__(self, request, student, judge, script, timeout, grace, budget):
+    def __init__(self, request, student, judge, script, timeout, grace, deadline):
         self.request, self.timeout, self.grace = request, timeout, grace
         self.student_prefix, self.judge_prefix, self.script = student, judge, script
-        self.deadline = time.monotonic() + budget
+        self.deadline = deadline  # time.monotonic() at which it stops
         self.verdicts, self.judged, self.problem = {}, {}, None
 
     def run(self):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from autograder.grading import ROOT, ScratchCourse, get_assignment
+from autograder.grading import GRADING_MARGIN, ROOT, STOPPED, ScratchCourse, get_assignment
 
 # What decides a grade: a worker must have the same bytes as the coordinator.
 VERSIONED = ("source", "autograder", "utils", "data", "models", "nbgrader_config.py")
@@ -236,16 +236,23 @@ def grade_submission(task):
         upload.parent.mkdir()
         upload.write_bytes(task.notebook)
         course.submit(assignment, task.student, upload, timestamp=task.timestamp)
-        process = course.autograde(assignment)
+        # One limit for the whole submission: its kernel, its verification, its feedback.
+        deadline = started + assignment.grading_limit
+        process = course.autograde(assignment, limit=max(1, deadline - time.monotonic()))
         result.notebooks = autograded_scores(course, assignment, task.student)
         result.graded = bool(result.notebooks)
-        if not result.graded:
+        if process.cut_off:
+            result.problems.append(cut_off_problem(assignment, task.student))
+        elif not result.graded:
             result.problems.append(
                 f"{assignment.name}: nbgrader could not grade {task.student} (exit "
                 f"{process.returncode}):\n{process.stderr[-2000:]}")
         else:
-            feedback = course.generate_feedback(assignment)  # sandboxed: renders student output
-            if feedback.returncode != 0:
+            feedback = course.generate_feedback(  # sandboxed: renders student output
+                assignment, timeout=max(1, deadline - time.monotonic()))
+            if feedback.returncode == STOPPED:
+                result.problems.append(cut_off_problem(assignment, task.student, "its feedback page"))
+            elif feedback.returncode != 0:
                 result.problems.append(
                     f"{assignment.name}: no feedback for {task.student}: generate_feedback "
                     f"exited {feedback.returncode}:\n{feedback.stderr[-2000:]}")
@@ -255,6 +262,14 @@ def grade_submission(task):
                 course.root / "feedback" / task.student / assignment.name, ".html")
     result.seconds = time.monotonic() - started
     return result
+
+
+def cut_off_problem(assignment, student, what="grading"):
+    """The report's line for a submission stopped at its grading limit."""
+    return (f"{assignment.name}: {student}: {what} stopped at the submission's limit of "
+            f"{assignment.grading_limit} s (the notebook's budget of {assignment.notebook_budget} "
+            f"s in course.toml and {GRADING_MARGIN} s to start and render): scored what was "
+            "judged before the cut (nothing, if no gradebook row was written)")
 
 
 # -------------------------------------------------------------------------- the coordinator
