@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import nbformat
 import pytest
 
+from autograder.collect import enable_feedback_without_hidden_tests
 from autograder.grading import ScratchCourse, get_assignment, nbgrader_cells, read_notebook
 from autograder.term.folder import GradingFolder
 
@@ -69,15 +70,21 @@ def write_submission(folder, assignment, nb, work):
     nbformat.write(notebook_of(nb, work, True), str(graded))
 
 
-def make_grading_folder(root, works, roster, assignment_name=ASSIGNMENT):
+def make_grading_folder(root, works, roster, assignment_name=ASSIGNMENT, generated=False):
     """A grading folder in ``root`` for ``works`` (Work) with every ``roster`` student in
-    its gradebook; return its GradingFolder."""
+    its gradebook; return its GradingFolder. ``generated``: the assignment made by nbgrader
+    generate_assignment, as collect makes it (seconds; what the Formgrader and
+    generate_feedback need), not only its cells."""
     assignment = get_assignment(assignment_name)
-    ScratchCourse(root, sandbox="none")  # nbgrader_config.py, naming the gradebook
+    course = ScratchCourse(root, sandbox="none")  # nbgrader_config.py, naming the gradebook
+    enable_feedback_without_hidden_tests(course)
     folder = GradingFolder(root.resolve(), f"sqlite:///{root.resolve() / 'gradebook.db'}")
     nb = release(assignment)
+    if generated:
+        course.generate(assignment)
     with folder.gradebook() as gradebook:
-        add_cells(gradebook, assignment, nb)
+        if not generated:
+            add_cells(gradebook, assignment, nb)
         for student in roster:
             gradebook.update_or_create_student(student)
         for work in works:
@@ -97,6 +104,6 @@ def make_grading_folder(root, works, roster, assignment_name=ASSIGNMENT):
 
 @pytest.fixture
 def grading_folder(tmp_path):
-    """make_grading_folder in a fresh folder: grading_folder(works, roster)."""
-    return lambda works, roster, name=ASSIGNMENT: make_grading_folder(
-        tmp_path / "grading", works, roster, name)
+    """make_grading_folder in a fresh folder: grading_folder(works, roster, ...)."""
+    return lambda works, roster, *args, **kwargs: make_grading_folder(
+        tmp_path / "grading", works, roster, *args, **kwargs)

@@ -1,0 +1,117 @@
+"""Hand grading: the Formgrader on a collected class, then its scores everywhere.
+
+    python -m autograder.term.handgrading GRADING --roster roster.csv [--db URL]
+                                          [--port 8888] [--extensions FILE]
+
+starts JupyterLab in the grading folder and prints the Formgrader's address (open it, or
+JupyterLab's Nbgrader menu, Formgrader): under Manage Submissions, each written answer
+(nbgrader's manually graded cells, e.g. 06_tf_char_rnn's questions) gets its points and a
+comment, saved as you type. The gradebook is the one collect wrote (sqlite in the folder, or
+the PostgreSQL database of ``--db``, which several graders may mark at once). Stop it with
+Ctrl-C (or File, Shut Down): the command then runs every step after grading
+(autograder/term/refresh.py), so the hand scores reach grades.csv (and the late
+penalties computed on them), the LMS files and report.html, and each hand-graded
+student's feedback page is made again with the points and comments; ``collect
+--return-feedback`` sends those pages.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.grading import ROOT
+from autograder.term.folder import GradingFolder
+
+
+def hand_graded(folder):
+    """{assignment name: [students]} with a written answer graded by hand in ``folder``."""
+    found = {}
+    with folder.gradebook() as gradebook:
+        for assignment in gradebook.assignments:
+            students = sorted({s.student_id for s in assignment.submissions
+                               for nb in s.notebooks for g in nb.grades
+                               if g.cell.cell_type == "markdown" and g.manual_score is not None})
+            if students:
+                found[assignment.name] = students
+    return found
+
+
+def regenerate_feedback(folder, sandbox="bwrap"):
+    """Make each hand-graded student's feedback page again (nbgrader generate_feedback, as
+    collect does: sandboxed, hidden tests left out), and check it as collect checks pages.
+    Returns the problems met."""
+    from autograder.collect import check_feedback
+
+    problems = []
+    graded = hand_graded(folder)
+    if not graded:
+        return problems
+    course = folder.course(sandbox)
+    for assignment in folder.assignments():
+        for student in graded.get(assignment.name, []):
+            made = course.generate_feedback(assignment, student)
+            if made.returncode != 0:
+                problems.append(f"{assignment.name}: no new feedback for {student}: "
+                                f"generate_feedback exited {made.returncode}: "
+                                f"{made.stderr.strip()[-500:]}")
+        check_feedback(course, assignment, graded.get(assignment.name, []), problems)
+    return problems
+
+
+def lab_command(folder, port):
+    """The JupyterLab command that serves the Formgrader on ``folder``'s gradebook."""
+    return [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
+            f"--ServerApp.root_dir={folder.root}", "--ServerApp.default_url=/formgrader"]
+
+
+def lab_environment():
+    """os.environ for the server: the folder's nbgrader_config.py imports the course's
+    autograder/ (PYTHONPATH), and nbgrader runs `alembic` from this venv (PATH)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def run_formgrader(folder, port):
+    """Serve the Formgrader on ``folder`` until Ctrl-C or a shut-down from the page."""
+    print(f"Formgrader on {folder.root}: http://localhost:{port}/formgrader (the token is in "
+          "the server's first lines). Ctrl-C when done: grades, reports and feedback follow.",
+          file=sys.stderr)
+    server = subprocess.Popen(lab_command(folder, port), cwd=folder.root, env=lab_environment(),
+                              stdin=subprocess.DEVNULL)  # no terminal: Ctrl-C stops it at once
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.wait()  # it received the same Ctrl-C
+
+
+def main(argv=None):
+    from autograder.term.refresh import refresh
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser.add_argument("--roster", help="the roster CSV collect read (names for grades.csv "
+                                         "and the LMS files)")
+    parser.add_argument("--extensions", metavar="CSV", help="extensions (default: "
+                                                            "extensions.csv beside the roster)")
+    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
+    parser.add_argument("--port", type=int, default=8888)
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="render feedback pages without bubblewrap (as collect's option)")
+    args = parser.parse_args(argv)
+    try:
+        folder = GradingFolder.open(args.grading, args.db)
+    except ValueError as err:
+        sys.exit(f"error: {err}")
+    run_formgrader(folder, args.port)
+    lines = refresh(folder, args.roster, args.extensions,
+                    sandbox="none" if args.unsafe_no_sandbox else "bwrap")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
