@@ -12,9 +12,11 @@ a ``repo`` column with the repository name and/or a ``github_username`` (or ``lo
 column; a repository matches a login when it is named ``<login>`` or ``<anything>-<login>``.
 
 Each clone is graded at a commit: its last one, or with --before its last one committed
-before the deadline; uncommitted changes do not count. For each assignment (those named;
-else the one a ``<assignment>-submissions`` folder names; else every course assignment
-found in the repositories) it places each student's notebook, as committed, in nbgrader's
+before the deadline; uncommitted changes do not count. Of that commit collect reads only the
+entries it needs, within caps (MAX_NOTEBOOK_BYTES, MAX_GIT_OUTPUT, MAX_FOLDER_ENTRIES), so
+that a clone of billions of paths (a git bomb) costs its student a report line. For each
+assignment (those named; else the one a ``<assignment>-submissions`` folder names; else every
+course assignment found in the repositories) it places each student's notebook, as committed, in nbgrader's
 ``GRADING/submitted/<student_id>/<assignment>/`` with a ``timestamp.txt`` holding that
 commit's time, then grades each notebook in a scratch course of its own (`nbgrader
 autograde`, then `generate_feedback` with the hidden tests' code removed,
@@ -25,9 +27,10 @@ export` writes the grades. A student already graded at the same commit is not gr
 (a rerun after Ctrl-C grades only the rest) unless --force is given.
 
 GRADING is an nbgrader course folder (gradebook.db, submitted/, autograded/, feedback/)
-kept between runs; it receives ``grades.csv`` and ``report.txt``. Repositories no roster
-row matches, roster students without a repository, missing or renamed notebooks and repos
-without git history are reported by name, never dropped silently. With --return-feedback
+kept between runs; it receives ``grades.csv`` and ``report.txt``. collect writes only into a
+folder it made (GRADING_MARKER), never inside the course repository or a git work tree.
+Repositories no roster row matches, roster students without a repository, missing or renamed
+notebooks and repos without git history are reported by name, never dropped silently. With --return-feedback
 each student's feedback HTML is committed to their clone as ``feedback/<assignment>/``
 (push the clones afterwards).
 """
@@ -603,10 +606,10 @@ def check_feedback(course, assignment, students, problems):
     page_name = Path(assignment.notebook).with_suffix(".html").name
     kept = []
     for student in students:
-        own = submitted_code(course, assignment, student)
         folder = course.root / "feedback" / student / assignment.name
         if folder.is_symlink() or not folder.is_dir():
             continue
+        own = submitted_code(course, assignment, student)
         for entry in sorted(folder.iterdir()):
             if entry.name != page_name or entry.is_symlink() or not entry.is_file():
                 why = "not the assignment's page (a file the notebook wrote?)"
