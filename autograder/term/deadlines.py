@@ -153,6 +153,21 @@ def extensions_beside(roster):
     return Path(roster).with_name(EXTENSIONS_FILE)
 
 
+def merge_snapshots(earlier, later):
+    """The snapshot that ``later`` (a manifest ``collect --snapshot`` just took) makes of the
+    manifest ``earlier`` (None: none): a clone that still holds the commit ``earlier``
+    recorded keeps the time it was first seen, so that a snapshot taken again to collect
+    late work makes late only the students who pushed since. Clones ``later`` could not
+    reach keep their earlier entry."""
+    if not earlier:
+        return later
+    clones = dict(earlier["clones"])
+    for name, entry in later["clones"].items():
+        if clones.get(name, {}).get("commit") != entry["commit"]:
+            clones[name] = entry
+    return {**later, "clones": clones}
+
+
 def gradebook_time(when):
     """An aware datetime as nbgrader stores times: naive, in UTC."""
     return when.astimezone(timezone.utc).replace(tzinfo=None)

@@ -150,3 +150,23 @@ def test_command_line_reports_late_students(grading_folder, capsys, monkeypatch)
     out = capsys.readouterr().out
     assert f"{ASSIGNMENT}: cat seen 2026-10-09 09:00 UTC, due 2026-10-05 21:59 UTC: 3.5 days late" in out
     assert float(grades_rows(folder)["cat"]["late_submission_penalty"]) > 0
+
+
+def test_a_snapshot_taken_again_makes_late_only_those_who_pushed_since():
+    def entry(commit, fetched):
+        return {"commit": commit, "ref": "origin/main", "fetched": fetched, "committed": fetched}
+
+    on_time = {"taken": "2026-10-05T22:00:00+00:00", "repos": "/clones", "clones": {
+        "rnn-course-ann": entry("a1", "2026-10-05T22:00:01+00:00"),
+        "rnn-course-ben": entry("b1", "2026-10-05T22:00:02+00:00"),
+        "rnn-course-cat": entry("c1", "2026-10-05T22:00:03+00:00")}}
+    later = {"taken": "2026-10-08T09:00:00+00:00", "repos": "/clones", "clones": {
+        "rnn-course-ann": entry("a1", "2026-10-08T09:00:01+00:00"),   # no new push
+        "rnn-course-ben": entry("b2", "2026-10-08T09:00:02+00:00"),   # pushed late work
+        "rnn-course-dan": entry("d1", "2026-10-08T09:00:03+00:00")}}  # a new clone; cat's fetch failed
+    merged = deadlines.merge_snapshots(on_time, later)
+    assert {name: (e["commit"], e["fetched"][:10]) for name, e in merged["clones"].items()} == {
+        "rnn-course-ann": ("a1", "2026-10-05"), "rnn-course-ben": ("b2", "2026-10-08"),
+        "rnn-course-cat": ("c1", "2026-10-05"), "rnn-course-dan": ("d1", "2026-10-08")}
+    assert merged["taken"] == later["taken"]
+    assert deadlines.merge_snapshots(None, later) is later
