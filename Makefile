@@ -3,6 +3,7 @@
 #
 #   make course   build every release into assignments/ and self-grade it with nbgrader
 #   make test     run the test suite (what CI runs)
+#   make test-fast  every test but those that grade notebooks through nbgrader (minutes)
 #   make lab      start JupyterLab on the course, nbgrader extensions included
 
 # The interpreter that makes .venv: the first of PYTHON_NAMES on PATH whose version is one
@@ -22,7 +23,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: course test lab benchmarks clean print-python
+.PHONY: course test test-fast lab benchmarks clean print-python
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(check_python)
@@ -37,6 +38,9 @@ course: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 # nbgrader runs `alembic` from PATH when the Formgrader first makes gradebook.db; a gradebook
 # an older `make lab` left without its schema version is rebuilt first (autograder/gradebook.py).
