@@ -10,6 +10,7 @@ class is graded:
 
 - ``"all"``: every test cell (the work is correct; the attack must not cost it);
 - ``"none"``: no test cell (it is wrong, however it tries to look right; or it is not graded);
+- a set of grade ids: exactly those test cells (correct work that an attack cuts short);
 
 Attack code is written as a curious student would, against what a notebook can reach: the
 file system, /proc, its own frames and the kernel's history. Nothing here damages what the
@@ -32,7 +33,7 @@ BUDGET = 60        # seconds a notebook may run
 @dataclass
 class Student:
     notebook: object          # the committed notebook (a NotebookNode)
-    expect: str = "all"       # "all" or "none" test cells score
+    expect: object = "all"    # "all" or "none" test cells score, or a set of grade ids
     links: dict = field(default_factory=dict)  # {path in the clone: "outside"} committed links
     late_notebook: object = None  # pushed after the snapshot, with a back-dated committer date
     graded: bool = True       # False: collect reports it and grades no notebook
@@ -344,6 +345,60 @@ import sys
 threading.Thread(target=_patch, daemon=True).start()
 '''
     return Student(replace_functions(kit, prepend(kit.release, attack), "np.zeros(1)"), "none")
+
+
+@student("hijack-judge")
+def hijack_judge(kit, mark):
+    """The release's stubs, and the audit's attack on the verification: a first cell finds
+    the object that answers the judge and answers "opaque" to every value (once, that moved a
+    test into the student's process) and "passed" to every test, with the hidden test's code
+    sent back compressed and base85-encoded; IPython's input transformers wrap every cell in
+    try/except so that nbgrader's own run shows no error."""
+    attack = r'''
+import base64, gc, zlib
+def _answer(request):
+    if request.get("op") == "test":
+        code = base64.b85encode(zlib.compress(request["source"].encode())).decode()
+        return {"passed": False, "message": "MARK" + code}
+    if request.get("op") in ("get", "call", "attr", "special"):
+        return {"opaque": "anything"}
+    return {"ok": True}
+for _side in [o for o in gc.get_objects() if type(o).__name__ == "StudentSide"]:
+    _side.handle = _answer
+def _swallow(lines):
+    return ["try:\n"] + ["    " + line for line in lines] + ["\nexcept BaseException:\n    pass\n"]
+get_ipython().input_transformers_cleanup.append(_swallow)
+'''.replace("MARK", mark)
+    return Student(prepend(kit.release, attack), "none")
+
+
+@student("loop-in-answer")
+def loop_in_answer(kit, mark):
+    """Correct work but for one function that never returns: the tests of that function run
+    into their time limit, the rest of the notebook is graded, all within one budget."""
+    nb = copy.deepcopy(kit.reference)
+    looping = next(gid for gid, names in kit.functions.items() if names)
+    cell = next(c for c in nb.cells if grade_id(c) == looping)
+    cell.source += "\n" + "\n".join(
+        f"def {name}(*args, **kwargs):\n    while True:\n        pass" for name in kit.functions[looping])
+    return Student(nb, {t for t in kit.tests if looping not in t})
+
+
+@student("stalled-sockets")
+def stalled_sockets(kit, mark):
+    """Correct work, then a cell that writes junk on every socket of its own kernel and
+    sleeps: the kernel can no longer be asked anything, and the budget still bounds it."""
+    attack = r'''
+import os, time
+for fd in range(3, 256):
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+            os.write(fd, b"\xff" * 4096)
+    except OSError:
+        pass
+time.sleep(10**6)
+'''
+    return Student(cell_after_tests(kit, attack), "all")
 
 
 @student("fork-bomb")
