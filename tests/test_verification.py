@@ -231,3 +231,15 @@ def test_a_hidden_test_run_in_the_students_process_shows_none_of_its_words():
     assert problem is None
     assert not verdicts[2][0] and "0.123" not in verdicts[2][1]
     assert not verdicts[4][0] and "is not shown" in verdicts[4][1]
+
+
+def test_objects_of_the_course_package_travel_as_their_attributes():
+    """A test builds a utils.text.Vocabulary and hands it to the student's function, which
+    gets an equal object of its own; one it returns comes back as a Vocabulary."""
+    student = ("def decode_twice(vocab, indices):\n    return vocab.decode(indices) * 2\n\n"
+               "def same(vocab):\n    return vocab")
+    test = ("from utils.text import Vocabulary\nvocab = Vocabulary('abc')\n"
+            "check_equal('decode_twice', decode_twice(vocab, [2, 0]), 'caca')\n"
+            "back = same(vocab)\nassert isinstance(back, Vocabulary) and back.chars == ['a', 'b', 'c']")
+    verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
+    assert problem is None and verdicts == {2: (True, "")}, verdicts
