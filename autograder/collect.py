@@ -60,6 +60,7 @@ from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
     record_result, retrying, write_pages,
 )
+from autograder.sandbox import Sandbox, bounds_in_force
 
 STUDENT_ID_COLUMNS = ("student_id", "identifier")
 LOGIN_COLUMNS = ("github_username", "login", "github")
@@ -820,6 +821,13 @@ def commit_lines(matched):
     return lines
 
 
+def sandbox_line(course):
+    """The report's line on how students' code was confined in this run."""
+    if course.sandbox != "bwrap":
+        return "sandbox bounds: none (--unsafe-no-sandbox: students' code ran with your rights)"
+    return bounds_in_force(Sandbox.memory, Sandbox.processes)
+
+
 def write_report(course, assignments, students, seconds, problems, commits=()):
     """Write grades.csv (nbgrader export) and report.txt, whatever happened before; return
     the grades CSV's path. report.txt names every problem, then lists ``commits``."""
@@ -837,7 +845,7 @@ def write_report(course, assignments, students, seconds, problems, commits=()):
         with open(grades, "w", newline="") as f:
             csv.writer(f).writerows([["student_id", "problem"],
                                      *[[s, "not exported: see report.txt"] for s in students]])
-    lines += ["", f"grades: {grades}", f"feedback: {course.root / 'feedback'}"]
+    lines += ["", f"grades: {grades}", f"feedback: {course.root / 'feedback'}", sandbox_line(course)]
     if problems:
         lines += [""] + [f"! {problem}" for problem in problems]
     lines += list(commits)

@@ -563,23 +563,25 @@ class ScratchCourse:
 
     def scores(self, assignment):
         """Return {student: {grade_id: Score}} from the gradebook for one assignment."""
-        from nbgrader.api import Gradebook
-
         from autograder.export import nbgrader_config
 
-        result = {}
-        course_id = nbgrader_config().CourseDirectory.course_id
-        with Gradebook(self.db_url, course_id=course_id) as gradebook:
-            for submission in gradebook.assignment_submissions(assignment.name):
-                cells = {}
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        cells[grade.name] = Score(
-                            float(grade.score or 0), float(grade.max_score),
-                            manual=grade.cell.cell_type == "markdown",
-                        )
-                result[submission.student_id] = cells
-        return result
+        return gradebook_scores(self.db_url, assignment, nbgrader_config().CourseDirectory.course_id)
+
+
+def gradebook_scores(db_url, assignment, course_id):
+    """{student: {grade_id: Score}} of one assignment in the gradebook at ``db_url``."""
+    from nbgrader.api import Gradebook
+
+    result = {}
+    with Gradebook(db_url, course_id=course_id) as gradebook:
+        for submission in gradebook.assignment_submissions(assignment.name):
+            cells = {}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = Score(float(grade.score or 0), float(grade.max_score),
+                                              manual=grade.cell.cell_type == "markdown")
+            result[submission.student_id] = cells
+    return result
 
 
 def total(cell_scores, manual=False):

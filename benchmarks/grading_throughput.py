@@ -1,20 +1,25 @@
-"""Throughput of grading a class: serial, a local Dask cluster, and a Dask scheduler with workers.
+"""Throughput of grading a class: plain nbgrader, then collect serial, on a local Dask cluster
+and on a Dask scheduler with workers.
 
-    PYTHONPATH=. python benchmarks/grading_throughput.py [--assignment NAME ...] [--size 24]
+    .venv/bin/python -m benchmarks.grading_throughput [--assignment NAME ...] [--size 24]
 
 For each assignment (default: 01_rnn_step_by_step and 04_keras_lstm) it makes a class of
 ``--size`` student clones, mixed: the reference solution, the untouched release and each of
-the assignment's mutants in turn. It grades the class three ways with the real command,
-``python -m autograder.collect`` (sandbox, verification, feedback and export included):
+the assignment's mutants in turn. It grades the class first with plain nbgrader, the yardstick: ``nbgrader autograde``
+and ``generate_feedback`` of the whole class with nbgrader's default preprocessors (no
+sandbox, no verification, no hidden tests kept from the kernel). Then three ways with the real
+command, ``python -m autograder.collect`` (sandbox, verification, feedback and export included):
 
-1. ``--workers 1``: one submission after another, in collect's process;
+1. ``--workers 1``: one submission after another, in collect's process; its breakdown per
+   submission (the kernel's run and the verification, from each autograded notebook's
+   ``grading_seconds``; the rest is nbgrader's start, the gradebook and the feedback page);
 2. ``--workers 2``: a Dask LocalCluster of two processes that collect starts (its start-up is
    part of the time);
 3. ``--scheduler``: a ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1,
    started before the clock starts, as a standing cluster would be.
 
-It prints submissions per minute (whole collect runs, wall clock), the ratio to serial,
-whether every per-cell score and grades.csv equal the serial run's, and a projection of the
+It prints submissions per minute (whole runs, wall clock), the ratio to plain nbgrader and to
+serial, whether every per-cell score equals the serial run's (and grades.csv), and a projection of the
 time to grade 300 students on K machines like this one from the measured 2-worker
 throughput. The machine's load (`uptime`) is printed with every figure: other work on the
 machine slows the parallel runs most. Prints figures, asserts nothing.
@@ -34,7 +39,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.grading import (
-    ROOT, ScratchCourse, apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
+    ROOT, ScratchCourse, apply_mutant, fill_solutions, get_assignment, gradebook_scores,
+    load_mutants, read_notebook,
 )
 
 DEFAULT_ASSIGNMENTS = ["01_rnn_step_by_step", "04_keras_lstm"]
@@ -94,6 +100,51 @@ def results(out, assignment):
     return ScratchCourse(out).scores(assignment), rows
 
 
+PLAIN_CONFIG = """c = get_config()
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = "plain"
+c.Execute.timeout = {timeout}
+"""
+
+
+def plain_nbgrader(folder, assignment, repos, students):
+    """Grade the class with plain nbgrader: its default preprocessors, in one course folder,
+    one autograde and one generate_feedback call. Returns (seconds, per-cell scores)."""
+    root = folder / "plain"
+    (root / "source").mkdir(parents=True)
+    shutil.copytree(assignment.source_notebook.parent, root / "source" / assignment.name)
+    (root / "nbgrader_config.py").write_text(PLAIN_CONFIG.format(root=str(root),
+                                                                 timeout=assignment.timeout))
+    notebook = Path("assignments") / assignment.name / assignment.notebook
+    for student in students:
+        target = root / "submitted" / student / assignment.name / assignment.notebook
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(repos / f"rnn-course-{student}" / notebook, target)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT), "RNN_COURSE_GRADING": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    subprocess.run([*nbgrader, "generate_assignment", assignment.name, "--force"], cwd=root,
+                   env=env, capture_output=True, check=True)
+    started = time.monotonic()
+    for step in ("autograde", "generate_feedback"):
+        subprocess.run([*nbgrader, step, assignment.name, "--force"], cwd=root, env=env,
+                       capture_output=True)
+    seconds = time.monotonic() - started
+    return seconds, gradebook_scores(f"sqlite:///{root / 'gradebook.db'}", assignment, "plain")
+
+
+def breakdown(out, assignment, seconds, size):
+    """One line: the seconds per submission of a serial collect, by phase."""
+    phases = [read_notebook(path).metadata.get("grading_seconds", {})
+              for path in (out / "autograded").glob(f"*/{assignment.name}/*.ipynb")]
+    kernel = sum(p.get("kernel", 0) for p in phases) / max(1, len(phases))
+    verification = sum(p.get("verification", 0) for p in phases) / max(1, len(phases))
+    rest = seconds / size - kernel - verification
+    return (f"    per submission: {seconds / size:5.1f} s = kernel's run {kernel:4.1f} s + "
+            f"verification {verification:4.1f} s + the rest {rest:4.1f} s (nbgrader's start, "
+            "scratch course, gradebook, feedback page)")
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -142,6 +193,11 @@ def bench(assignment, size, folder):
         counts[kind.split()[0]] = counts.get(kind.split()[0], 0) + 1
     print(f"\n{assignment.name}: {size} submissions ({', '.join(f'{n} {k}' for k, n in counts.items())})")
     ways = {}
+    before = load()
+    plain_seconds, plain_scores = plain_nbgrader(folder, assignment, repos, kinds)
+    print(f"  {'plain nbgrader (no sandbox, no judge)':<34} {plain_seconds:7.1f} s  "
+          f"{size / plain_seconds * 60:6.2f} submissions/min  [{before} before, {load()} after]",
+          flush=True)
     serial = None
     for way, options in (("--workers 1", ["--workers", "1"]),
                          ("--workers 2 (LocalCluster)", ["--workers", "2"]),
@@ -161,8 +217,12 @@ def bench(assignment, size, folder):
         rate = size / seconds * 60
         ratio = ways["--workers 1"][0] / seconds
         print(f"  {way:<34} {seconds:7.1f} s  {rate:6.2f} submissions/min  {ratio:4.2f}x serial  "
-              f"scores identical to serial: {'yes' if identical else 'NO'}  "
+              f"{seconds / plain_seconds:4.2f}x plain nbgrader's time  "
+              f"scores identical to serial: {'yes' if identical else 'NO'}, to plain nbgrader: "
+              f"{'yes' if graded[0] == plain_scores else 'NO'}  "
               f"[{before} before, {load()} after]", flush=True)
+        if options == ["--workers", "1"]:
+            print(breakdown(out, assignment, seconds, size), flush=True)
     return ways
 
 
