@@ -45,9 +45,12 @@ def install_releases(assignments, releases):
 
 
 def grade_one(assignment, scratch):
-    """Self-grade one assignment; return (assignment, scores, seconds, problems)."""
+    """Self-grade one assignment, saying when it starts and ends (a course takes minutes);
+    return (assignment, scores, seconds, problems)."""
     start = time.perf_counter()
+    print(f"  grading {assignment.name} (the reference and the untouched release)...", flush=True)
     _, _, scores, process = self_grade(assignment, Path(scratch) / assignment.name)
+    print(f"  graded {assignment.name} in {time.perf_counter() - start:.0f} s", flush=True)
     problems = []
     for student, expect_full in (("reference", True), ("untouched", False)):
         if student not in scores:
@@ -100,6 +103,8 @@ def main(argv=None):
         if args.no_grade:
             return 0
 
+        print(f"Self-grading {len(chosen)} assignments through nbgrader, {args.workers} at a time:",
+              flush=True)
         with ThreadPoolExecutor(max_workers=args.workers) as pool:
             results = list(pool.map(lambda a: grade_one(a, Path(scratch) / "grade"), chosen))
     print_table(results)
