@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,35 @@ def code_lines(source):
     return [line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def execute(nb, folder, timeout):
-    """Run every cell of ``nb`` in a fresh kernel started in ``folder``; errors do not stop it."""
+def name_timeout(cell, timeout):
+    """Say in a cell's outputs that it ran past its time limit: the kernel was interrupted,
+    which would otherwise show as a bare KeyboardInterrupt."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error" and output.ename == "KeyboardInterrupt":
+            output.ename = "CellTimeoutError"
+            output.evalue = (f"this cell ran past its {timeout} s time limit and was interrupted "
+                             "(the grader stops it at the same limit: make it faster)")
+            output.traceback = [f"{output.ename}: {output.evalue}"]
+
+
+def execute(nb, folder, timeout, name=""):
+    """Run every cell of ``nb`` in a fresh kernel started in ``folder``; errors do not stop it.
+
+    On a terminal it shows which cell is running; a cell stopped at ``timeout`` seconds says so.
+    """
     from nbclient import NotebookClient
+
+    started = {}
+
+    def starting(cell, cell_index):
+        started[cell_index] = time.monotonic()
+        if sys.stderr.isatty():
+            print(f"\r{name}: running cell {cell_index + 1} of {len(nb.cells)}", end="",
+                  file=sys.stderr, flush=True)
+
+    def finished(cell, cell_index, execute_reply):
+        if time.monotonic() - started[cell_index] >= timeout:
+            name_timeout(cell, timeout)
 
     os.environ["RNN_COURSE_GRADING"] = "1"      # training cells do the grader's short run
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"    # TensorFlow's start-up logs go to stderr
@@ -83,8 +110,11 @@ def execute(nb, folder, timeout):
         nb, timeout=timeout, interrupt_on_timeout=True, allow_errors=True,
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(folder)}},
+        on_cell_execute=starting, on_cell_executed=finished,
     )
     client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines, not cell output
+    if sys.stderr.isatty():
+        print(file=sys.stderr)  # ends the progress line
     return nb
 
 
@@ -135,7 +165,7 @@ def check(assignment, ignore_stderr):
         report.problem = f"cannot read {report.notebook.relative_to(ROOT)}: {str(err).splitlines()[0]}"
         return report
     try:
-        execute(nb, folder, int(assignment["timeout"]))
+        execute(nb, folder, int(assignment["timeout"]), assignment["name"])
     except Exception as err:  # the kernel died or could not start
         report.problem = f"the notebook did not run to the end: {type(err).__name__}: {err}"
     grade_cells(report, nb, ignore_stderr)
