@@ -42,11 +42,18 @@ c.Execute.interrupt_on_timeout = True
 # Hostile submissions (autograder/README.md): nbgrader's Execute step is replaced by one that
 # sandboxes the kernel, bounds its time and memory, and verifies every test cell in a second,
 # fresh process; test cells a submission deleted are put back and run.
+# nbgrader logs an exception in this file and goes on with its defaults, which would run
+# students' code unsandboxed: any failure to load the grading steps stops nbgrader instead
+# (SystemExit is no Exception, so nbgrader's loader does not catch it).
 try:
-    from autograder.guarded import GuardedExecute, RestoreGradeFlags
-except ImportError:  # run from the repository root without it on sys.path
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from autograder.guarded import GuardedExecute, RestoreGradeFlags
+    try:
+        from autograder.guarded import GuardedExecute, RestoreGradeFlags
+    except ImportError:  # run from the repository root without it on sys.path
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from autograder.guarded import GuardedExecute, RestoreGradeFlags
+except Exception as error:  # noqa: BLE001
+    raise SystemExit(f"nbgrader_config.py: the course's grading steps (autograder/guarded.py) "
+                     f"failed to load, so nothing is graded: {type(error).__name__}: {error}")
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern,

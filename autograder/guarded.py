@@ -67,6 +67,7 @@ REDACTED = "[output removed by the grader: it contained the course's hidden test
 # OpenBLAS settings some processors need to compute correctly. Nothing else crosses.
 PASSED_VARIABLES = ("RNN_COURSE_GRADING", "TF_CPP_MIN_LOG_LEVEL", "OPENBLAS_CORETYPE",
                     "OPENBLAS_L2_SIZE")
+SANDBOX_MEMORY, SANDBOX_PROCESSES = sandbox.Sandbox.memory, sandbox.Sandbox.processes
 OUTPUT_LIMIT = 16 * 2**20  # bytes of output a notebook may produce; no message may be larger
 KERNEL_THREADS = "RNN_COURSE_KERNEL_THREADS"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -223,10 +224,10 @@ class GuardedExecute(Execute):
                    help="'none' runs student code with the grader's rights: only for the "
                         "course's own notebooks").tag(config=True)
     budget = Integer(600, help="seconds the whole notebook may run").tag(config=True)
-    memory_limit = Integer(sandbox.Sandbox.memory, help="bytes of memory of a sandbox (its "
-                           "control group) and of each of its processes").tag(config=True)
-    process_limit = Integer(sandbox.Sandbox.processes, help="processes and threads of a sandbox "
-                            "(its control group) and of its user").tag(config=True)
+    memory_limit = Integer(SANDBOX_MEMORY, help="bytes of memory of a sandbox (its control "
+                           "group) and of each of its processes").tag(config=True)
+    process_limit = Integer(SANDBOX_PROCESSES, help="processes and threads of a sandbox (its "
+                            "control group) and of its user").tag(config=True)
     file_size_limit = Integer(256 * 2**20, help="largest file a kernel may write").tag(config=True)
     output_limit = Integer(OUTPUT_LIMIT, help="bytes of output a notebook may produce").tag(config=True)
     scratch_size = Integer(512 * 2**20, help="bytes a kernel may write in its working folder "

@@ -74,3 +74,17 @@ def test_the_working_folder_and_tmp_are_bounded_tmpfs_mounts(tmp_path):
 def test_report_says_which_bound_is_in_force():
     line = sandbox.bounds_in_force(3 * 2**30, 256)
     assert line.startswith("sandbox bounds:") and ("per sandbox" in line or "per process" in line)
+
+
+def test_nbgrader_refuses_to_grade_when_the_grading_steps_fail_to_load(tmp_path):
+    """nbgrader logs an exception in a config file and goes on with its defaults, which would
+    run students' code unsandboxed: nbgrader_config.py stops nbgrader instead."""
+    from autograder.grading import ROOT
+
+    script = ("import sys\nsys.modules['autograder.guarded'] = None  # its import fails\n"
+              "c = type('Config', (), {'__getattr__': lambda self, name: self})()\n"
+              "get_config = lambda: c\n"
+              f"exec(compile(open({str(ROOT / 'nbgrader_config.py')!r}).read(), 'nbgrader_config.py', 'exec'))")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert run.returncode != 0 and "failed to load, so nothing is graded" in run.stderr, run.stderr
