@@ -49,6 +49,12 @@ lab: $(STAMP)
 	$(BIN)/python -m autograder.gradebook
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_ARGS)
 
+# The student repository (README.md, "Students on GitHub"): make export DEST=../rnn-course-student;
+# EXPORT_ARGS passes options, e.g. EXPORT_ARGS="--assignment 00_setup --force".
+export: $(STAMP)
+	$(if $(DEST),,$(error give the student repository's folder: make export DEST=../rnn-course-student))
+	$(BIN)/python -m autograder.export $(DEST) $(EXPORT_ARGS)
+
 print-python:   # the interpreter a new .venv gets (tests/test_platforms.py checks the choice)
 	$(check_python)
 	@echo "$(PYTHON)"
