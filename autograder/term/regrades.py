@@ -130,6 +130,33 @@ def grading_seconds(folder):
             for student, entry in entries.items()}
 
 
+@dataclass
+class RegradePlan:
+    """Whom a collect run grades again although graded at the same commit, and whom only."""
+    regrade: dict    # {assignment name: set of students graded again at the same commit}
+    only: set | None  # --student: grade these students and no other (None: everyone)
+    notes: list      # lines for report.txt: the stale results left as they are
+
+    def tasks(self, tasks):
+        """The tasks of this run: all, or only the chosen students'."""
+        return [t for t in tasks if self.only is None or t.student in self.only]
+
+
+def plan_regrades(folder, assignments, roster, students=(), stale=False):
+    """The RegradePlan of a collect run: ``students`` (--student: ids, logins or
+    repositories) are regraded and no one else; with ``stale`` (--regrade-stale) every
+    stale result is regraded too; stale results left as they are get a note.
+
+    Raises ValueError naming the students no roster row matches (before anything is graded).
+    """
+    only = chosen_students(roster, students) if students else None
+    found = stale_results(folder, assignments)
+    regrade = {a.name: set(only or ()) | (set(found.get(a.name, ())) if stale else set())
+               for a in assignments}
+    notes = [] if stale else describe_stale(found)
+    return RegradePlan(regrade, only, notes)
+
+
 def chosen_students(roster, names):
     """The student ids that ``names`` (student ids, GitHub logins or repository names) mean.
 

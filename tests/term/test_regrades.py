@@ -81,3 +81,20 @@ def test_command_line_names_the_stale_results(grading_folder, capsys):
     folder = grading_folder([Work("ann")], ["ann"])
     assert regrades.main([str(folder.root)]) == 0
     assert f"{ASSIGNMENT}: stale results: ann graded before" in capsys.readouterr().out
+
+
+def test_a_regrade_plan_regrades_the_chosen_and_names_the_stale(grading_folder, course_copy):
+    assignment = get_assignment(ASSIGNMENT)
+    folder = grading_folder([Work("ann"), Work("ben")], ["ann", "ben", "cat"])
+    regrades.record_grading(folder, assignment, {"ann": 1.0})  # ben: graded before the log
+    roster = collect.Roster(by_login={"ann-gh": "ann", "ben-gh": "ben", "cat-gh": "cat"},
+                            students=["ann", "ben", "cat"])
+    plan = regrades.plan_regrades(folder, [assignment], roster)
+    assert (plan.regrade, plan.only) == ({ASSIGNMENT: set()}, None)
+    assert plan.notes == regrades.describe_stale({ASSIGNMENT: ["ben"]}), "named, left as it is"
+    plan = regrades.plan_regrades(folder, [assignment], roster, stale=True)
+    assert (plan.regrade, plan.notes) == ({ASSIGNMENT: {"ben"}}, [])
+    plan = regrades.plan_regrades(folder, [assignment], roster, students=["ann-gh"])
+    assert (plan.regrade, plan.only) == ({ASSIGNMENT: {"ann"}}, {"ann"})
+    tasks = [type("Task", (), {"student": s}) for s in ("ann", "ben")]
+    assert [t.student for t in plan.tasks(tasks)] == ["ann"]
