@@ -45,9 +45,12 @@ test-fast: $(STAMP)
 # nbgrader runs `alembic` from PATH when the Formgrader first makes gradebook.db; a gradebook
 # an older `make lab` left without its schema version is rebuilt first (autograder/gradebook.py).
 # LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--port=8889 --no-browser".
+# The course hands out work through GitHub, never nbgrader's exchange: an empty exchange folder
+# of its own (.exchange, git-ignored) keeps the Formgrader from warning that the exchange is missing.
 lab: $(STAMP)
 	$(BIN)/python -m autograder.gradebook
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_ARGS)
+	mkdir -p .exchange
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --Exchange.root="$(CURDIR)/.exchange" $(LAB_ARGS)
 
 # The student repository (README.md, "Students on GitHub"): make export DEST=../rnn-course-student;
 # EXPORT_ARGS passes options, e.g. EXPORT_ARGS="--assignment 00_setup --force".

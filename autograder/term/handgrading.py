@@ -60,10 +60,18 @@ def regenerate_feedback(folder, sandbox="bwrap"):
     return problems
 
 
+EXCHANGE = ".exchange"  # nbgrader's exchange folder, which this course never uses
+
+
 def lab_command(folder, port):
-    """The JupyterLab command that serves the Formgrader on ``folder``'s gradebook."""
+    """The JupyterLab command that serves the Formgrader on ``folder``'s gradebook.
+
+    The course hands out and collects through GitHub, never nbgrader's exchange; an empty
+    exchange folder of its own keeps the Formgrader from warning that the exchange is missing.
+    """
     return [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
-            f"--ServerApp.root_dir={folder.root}", "--ServerApp.default_url=/formgrader"]
+            f"--ServerApp.root_dir={folder.root}", "--ServerApp.default_url=/formgrader",
+            f"--Exchange.root={folder.root / EXCHANGE}"]
 
 
 def lab_environment():
@@ -80,6 +88,7 @@ def run_formgrader(folder, port):
     print(f"Formgrader on {folder.root}: http://localhost:{port}/formgrader (the token is in "
           "the server's first lines). Ctrl-C when done: grades, reports and feedback follow.",
           file=sys.stderr)
+    (folder.root / EXCHANGE).mkdir(exist_ok=True)
     server = subprocess.Popen(lab_command(folder, port), cwd=folder.root, env=lab_environment(),
                               stdin=subprocess.DEVNULL)  # no terminal: Ctrl-C stops it at once
     try:

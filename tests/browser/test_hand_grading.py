@@ -64,9 +64,11 @@ def offline_mathjax(error):
     return "ERR_NAME_NOT_RESOLVED" in error or "MathJax is not defined" in error
 
 
-def manual_score(folder, student):
+def manual_grading(folder, student):
+    """(points, comment) the gradebook holds for the student's answer."""
     with folder.gradebook() as gradebook:
-        return gradebook.find_grade(QUESTION, "tf_char_rnn", HAND, student).manual_score
+        return (gradebook.find_grade(QUESTION, "tf_char_rnn", HAND, student).manual_score,
+                gradebook.find_comment(QUESTION, "tf_char_rnn", HAND, student).manual_comment)
 
 
 def test_points_given_in_the_formgrader_reach_grades_csv_and_feedback(page, tmp_path):
@@ -88,11 +90,14 @@ def test_points_given_in_the_formgrader_reach_grades_csv_and_feedback(page, tmp_
         page.keyboard.press("Tab")  # leaving the field saves it
         score.scroll_into_view_if_needed()
         deadline = time.monotonic() + 30
-        while manual_score(folder, "ann") != 1.5:
-            assert time.monotonic() < deadline, "the Formgrader did not save the score"
+        while manual_grading(folder, "ann") != (1.5, COMMENT):
+            assert time.monotonic() < deadline, "the Formgrader did not save the score and comment"
             time.sleep(0.5)
         screenshot(page, "formgrader-hand-grading")
         assert [e for e in page.console_errors if not offline_mathjax(e)] == []
+        page.goto(f"{url}/formgrader")
+        page.locator("td.name", has_text=HAND).wait_for(timeout=30_000)
+        assert page.locator("#warning-exchange").count() == 0, "no exchange warning: unused"
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the instructor's terminal
         assert process.wait(timeout=300) == 0, (tmp_path / "home" / "handgrading.log").read_text()[-3000:]
     log = (tmp_path / "home" / "handgrading.log").read_text()
@@ -102,7 +107,9 @@ def test_points_given_in_the_formgrader_reach_grades_csv_and_feedback(page, tmp_
     assert float(ann["raw_score"]) == pytest.approx(autograded + 1.5), log[-3000:]
     page_text = html_text(folder.root / "feedback" / "ann" / HAND / "tf_char_rnn.html")
     assert COMMENT in page_text and "Written response (Score: 1.5 / 2.0)" in page_text
+    assert "2 points of written answers await hand grading" in page_text, "the other question"
     assert f"class report: {folder.root / 'report.html'}" in log
+    assert "exchange" not in log.lower(), log
 
 
 def _grades(folder, student):

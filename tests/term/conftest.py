@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import nbformat
 import pytest
 
-from autograder.collect import enable_feedback_without_hidden_tests
+from autograder.feedback import enable_feedback_without_hidden_tests
 from autograder.grading import ScratchCourse, get_assignment, nbgrader_cells, read_notebook
 from autograder.term.folder import GradingFolder
 
@@ -94,8 +94,9 @@ def make_grading_folder(root, works, roster, assignment_name=ASSIGNMENT, generat
             for grade in submission.notebooks[0].grades:
                 if grade.cell.cell_type == "markdown":
                     grade.needs_manual_grade = True
-                else:
+                else:  # as nbgrader's SaveAutoGrades records a test cell
                     grade.auto_score = work.scores.get(grade.name, grade.max_score)
+                    grade.needs_manual_grade = False
             gradebook.db.commit()
     for work in works:
         write_submission(folder, assignment, nb, work)
