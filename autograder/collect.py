@@ -47,18 +47,17 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 
 from autograder.feedback import (
-    active_content, feedback_config, feedback_secrets, hidden_test_leaks, student_code,
+    active_content, enable_feedback_without_hidden_tests, hidden_test_leaks, student_code,
 )
+from autograder.gradebook import open_gradebook, retrying
 from autograder.grading import (
     ROOT, NotebookError, ScratchCourse, get_assignment, load_course, read_notebook, total,
 )
 from autograder.parallel import (
-    GradingEngine, Task, cpu_count, graded_timestamps, open_gradebook, outcome_problem,
-    record_result, retrying, write_pages,
+    GradingEngine, Task, cpu_count, graded_timestamps, outcome_problem, record_result, write_pages,
 )
 from autograder.sandbox import Sandbox, bounds_in_force
 
@@ -511,22 +510,6 @@ def add_students(course, students):
     with open_gradebook(course.db_url) as gradebook:
         for student in students:
             retrying(lambda: gradebook.update_or_create_student(student))  # noqa: B023
-
-
-def enable_feedback_without_hidden_tests(course):
-    """Make the course's `generate_feedback` write pages that show no hidden test code, no
-    secret line and nothing that runs, and copy no file a kernel wrote
-    (autograder/feedback.py, `feedback_config`)."""
-    config = course.root / "nbgrader_config.py"
-    lines = feedback_config(course_secrets())
-    config.write_text(config.read_text() + "\n" + "\n".join(lines) + "\n")
-
-
-@cache
-def course_secrets():
-    """{assignment: the lines its feedback never shows} for every course assignment."""
-    return {a.name: feedback_secrets(read_notebook(a.source_notebook)) for a in load_course()
-            if a.source_notebook.is_file()}
 
 
 def prepare_assignment(course, assignment, matched, students, problems, force=False):

@@ -36,7 +36,8 @@ import nbformat
 
 from autograder.feedback import BEGIN_HIDDEN, hidden_lines
 from autograder.grading import (
-    BEGIN_SOLUTION, COURSE_FILE, ROOT, get_assignment, load_course, read_notebook, solution_lines,
+    BEGIN_SOLUTION, COURSE_FILE, ROOT, get_assignment, load_course, nbgrader_config,
+    read_notebook, solution_lines,
 )
 
 TEMPLATES = ROOT / "autograder" / "student_repo"
@@ -55,13 +56,6 @@ FORBIDDEN_SUFFIXES = {".db", ".sqlite", ".sqlite3"}
 # copied them from source/<name>/) or when its course.toml entry lists them in student_files.
 CHECKPOINT_SUFFIXES = {".h5", ".keras", ".ckpt", ".pt", ".pth", ".pkl", ".npz", ".index"}
 MARKERS = (BEGIN_SOLUTION, "### " + BEGIN_HIDDEN, "### BEGIN MARK SCHEME")
-
-
-def nbgrader_config():
-    """Return the course's nbgrader configuration (nbgrader_config.py) as a traitlets Config."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
 
 
 def ignore_stderr_pattern():

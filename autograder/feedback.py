@@ -21,6 +21,7 @@ import codecs
 import html
 import re
 from html.parser import HTMLParser
+from functools import cache
 from pathlib import Path
 
 import nh3
@@ -416,3 +417,21 @@ class AwaitingHandGrading(Preprocessor):
             "counts the autograded tests only; your instructor will add the rest."))
         nb.cells.insert(0, note)
         return nb, resources
+
+
+def enable_feedback_without_hidden_tests(course):
+    """Make the course's `generate_feedback` write pages that show no hidden test code, no
+    secret line and nothing that runs, and copy no file a kernel wrote
+    (autograder/feedback.py, `feedback_config`)."""
+    config = course.root / "nbgrader_config.py"
+    lines = feedback_config(course_secrets())
+    config.write_text(config.read_text() + "\n" + "\n".join(lines) + "\n")
+
+
+@cache
+def course_secrets():
+    """{assignment: the lines its feedback never shows} for every course assignment."""
+    from autograder.grading import load_course, read_notebook
+
+    return {a.name: feedback_secrets(read_notebook(a.source_notebook)) for a in load_course()
+            if a.source_notebook.is_file()}

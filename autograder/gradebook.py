@@ -1,4 +1,5 @@
-"""Find and rebuild a gradebook that nbgrader made without its schema version.
+"""The gradebook: opening it for the course (sqlite or PostgreSQL), writing to it while other
+graders do, and rebuilding one that nbgrader made without its schema version.
 
     python -m autograder.gradebook [GRADEBOOK]     (default: gradebook.db; `make lab` runs it)
 
@@ -19,7 +20,46 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from autograder.grading import ROOT
+from autograder.grading import ROOT, nbgrader_config
+
+
+def put_alembic_on_path():
+    """nbgrader stamps a new database with the schema version it asks the `alembic` command
+    on PATH for: put this interpreter's (the venv's) first."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
+def open_gradebook(db_url, attempts=5):
+    """nbgrader's Gradebook for ``db_url`` with the course's course_id. Retries while another
+    grader creates the same database's tables or course row at the same moment."""
+    from nbgrader.api import Gradebook, InvalidEntry
+    from sqlalchemy.exc import DBAPIError
+
+    put_alembic_on_path()
+    course_id = nbgrader_config().CourseDirectory.course_id
+    for attempt in range(attempts):
+        try:
+            return Gradebook(db_url, course_id=course_id)
+        except (DBAPIError, InvalidEntry):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def retrying(action, attempts=5):
+    """Run ``action()``; again after a conflict with another grader writing the same rows
+    (nbgrader's InvalidEntry, e.g. both adding one student)."""
+    from nbgrader.api import InvalidEntry
+
+    for attempt in range(attempts):
+        try:
+            return action()
+        except InvalidEntry:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def table_names(connection, schema="main"):
@@ -44,8 +84,7 @@ def new_gradebook(gradebook):
     """Let nbgrader make an empty gradebook at ``gradebook``, schema version included."""
     from nbgrader.api import Gradebook
 
-    # nbgrader runs `alembic` from PATH for the version: use the one next to this Python.
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    put_alembic_on_path()
     Gradebook(f"sqlite:///{gradebook}").close()
 
 

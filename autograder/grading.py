@@ -119,6 +119,13 @@ def due_date(entry):
     return due
 
 
+def nbgrader_config():
+    """Return the course's nbgrader configuration (nbgrader_config.py) as a traitlets Config."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
 def get_assignment(name):
     """Return the assignment called ``name``, or fail listing the known ones."""
     course = load_course()
@@ -563,8 +570,6 @@ class ScratchCourse:
 
     def scores(self, assignment):
         """Return {student: {grade_id: Score}} from the gradebook for one assignment."""
-        from autograder.export import nbgrader_config
-
         return gradebook_scores(self.db_url, assignment, nbgrader_config().CourseDirectory.course_id)
 
 

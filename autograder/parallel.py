@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from autograder.gradebook import open_gradebook, retrying
 from autograder.grading import GRADING_MARGIN, ROOT, STOPPED, ScratchCourse, get_assignment
 
 # What decides a grade: a worker must have the same bytes as the coordinator.
@@ -180,7 +181,7 @@ def generated_assignment(assignment):
 def scratch_course(assignment, folder, sandbox):
     """A scratch course in ``folder`` with ``assignment`` generated and feedback configured
     as collect's (hidden tests' code never shown)."""
-    from autograder.collect import enable_feedback_without_hidden_tests
+    from autograder.feedback import enable_feedback_without_hidden_tests
 
     course = ScratchCourse(folder, sandbox=sandbox)
     course.preexec = _libc and die_with_worker
@@ -273,42 +274,6 @@ def cut_off_problem(assignment, student, what="grading"):
 
 
 # -------------------------------------------------------------------------- the coordinator
-
-def open_gradebook(db_url, attempts=5):
-    """nbgrader's Gradebook for ``db_url`` with the course's course_id. Retries while another
-    grader creates the same database's tables or course row at the same moment."""
-    from nbgrader.api import Gradebook, InvalidEntry
-    from sqlalchemy.exc import DBAPIError
-
-    from autograder.export import nbgrader_config
-
-    # nbgrader stamps a new database with the schema version it asks `alembic` (from PATH).
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
-    course_id = nbgrader_config().CourseDirectory.course_id
-    for attempt in range(attempts):
-        try:
-            return Gradebook(db_url, course_id=course_id)
-        except (DBAPIError, InvalidEntry):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-def retrying(action, attempts=5):
-    """Run ``action()``; again after a conflict with another grader writing the same rows
-    (nbgrader's InvalidEntry, e.g. both adding one student)."""
-    from nbgrader.api import InvalidEntry
-
-    for attempt in range(attempts):
-        try:
-            return action()
-        except InvalidEntry:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
 
 @contextmanager
 def interrupts_deferred():

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from autograder import collect, parallel
+from autograder.gradebook import open_gradebook
 from autograder.grading import (
     ROOT, ScratchCourse, apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
 )
@@ -275,7 +276,7 @@ def test_a_killed_worker_loses_nothing_and_a_submission_that_kills_two_fails(
         "a killed worker's nbgrader processes outlived it")
     report = (out / "report.txt").read_text()
     assert f"{ASSIGNMENT}: doomed FAILED: grading this submission killed 2 workers" in report
-    with parallel.open_gradebook(f"sqlite:///{out / 'gradebook.db'}") as gradebook:
+    with open_gradebook(f"sqlite:///{out / 'gradebook.db'}") as gradebook:
         graded = sorted(s.student_id for s in gradebook.assignment_submissions(ASSIGNMENT))
     assert graded == ["alice", "bob", "carol", "dave"], "each student exactly once"
     expected = cell_scores(serial)
@@ -348,7 +349,7 @@ def test_two_collect_runs_share_a_postgresql_gradebook(postgres, tmp_path):
     for name, run in runs.items():
         assert run.returncode == 0, outputs[name]
         assert "database is locked" not in outputs[name]
-    with parallel.open_gradebook(postgres) as gradebook:
+    with open_gradebook(postgres) as gradebook:
         rows = {name: sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(name))
                 for name in classes}
         assert sorted(s.id for s in gradebook.students) == ["alice", "bob"]

@@ -2,8 +2,7 @@
 
 import pytest
 
-from autograder.collect import enable_feedback_without_hidden_tests
-from autograder.feedback import html_text
+from autograder.feedback import enable_feedback_without_hidden_tests, html_text
 from conftest import ASSIGNMENT_IDS
 
 HAND_GRADED = "06_tf_char_rnn"  # the assignment with written answers

@@ -29,7 +29,7 @@ from adversarial.cases import make_kit
 from adversarial.collect_cases import BUDGET, CELL_TIMEOUT, STUDENTS
 from autograder import collect, parallel
 from autograder.export import main as export_main
-from autograder.feedback import encoded_forms, html_text, squash
+from autograder.feedback import encoded_forms, feedback_secrets, html_text, squash
 from autograder.grading import (
     ROOT, fill_solutions, get_assignment, load_course, read_notebook, secret_lines,
     solution_lines,
@@ -193,7 +193,7 @@ def secret_forms(hostile_class):
     the solutions and hidden tests of the others, the token, alice's private line."""
     mark = hostile_class["mark"]
     source = read_notebook(hostile_class["assignment"].source_notebook)
-    hidden = set(collect.feedback_secrets(source)) - solution_lines(source)
+    hidden = set(feedback_secrets(source)) - solution_lines(source)
     # Other assignments' secrets, but for lines this assignment shows anyway (an import).
     public = squash(str([cell.source for cell in hostile_class["kit"].release.cells]))
     others = {line for a in load_course() if a.name != ASSIGNMENT and a.source_notebook.is_file()

@@ -177,7 +177,7 @@ def late_plugin():
     """The late-submission plugin nbgrader_config.py configures (c.AssignLatePenalties)."""
     from nbgrader.preprocessors import AssignLatePenalties
 
-    from autograder.export import nbgrader_config
+    from autograder.grading import nbgrader_config
 
     step = AssignLatePenalties(config=nbgrader_config())
     step.init_plugin()

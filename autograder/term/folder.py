@@ -41,7 +41,7 @@ class GradingFolder:
 
     def gradebook(self):
         """nbgrader's Gradebook on this folder's database (a context manager)."""
-        from autograder.parallel import open_gradebook
+        from autograder.gradebook import open_gradebook
 
         return open_gradebook(self.db_url)
 
@@ -71,7 +71,7 @@ class GradingFolder:
     def course(self, sandbox="bwrap"):
         """A ScratchCourse on this folder, configured as collect configures it (feedback
         without hidden tests), to run nbgrader commands in it."""
-        from autograder.collect import enable_feedback_without_hidden_tests
+        from autograder.feedback import enable_feedback_without_hidden_tests
 
         course = ScratchCourse(self.root, db_url=self.db_url, sandbox=sandbox)
         enable_feedback_without_hidden_tests(course)
