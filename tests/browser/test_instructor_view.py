@@ -85,6 +85,7 @@ def test_formgrader_lists_every_assignment_on_first_open(instructor_lab, formgra
     screenshot(page, "instructor-formgrader")
     listed = [text.strip() for text in frame.locator("td.name").all_inner_texts()]
     assert sorted(listed) == sorted(ASSIGNMENTS), listed
+    assert frame.locator("#warning-exchange").count() == 0, "the course uses no exchange: no warning"
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
     assert page.console_errors == []
 
