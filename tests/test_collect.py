@@ -329,7 +329,8 @@ def with_entries(repo, tree, changes):
     entries = {}
     for line in filter(None, git(repo, "ls-tree", "-z", tree).split("\0")):
         info, name = line.split("\t", 1)
-        entries[name] = (info.split()[0], info.split()[2])
+        mode, _, obj = info.split()
+        entries[name] = (mode, obj)
     below = {}
     for path, change in changes.items():
         name, _, rest = path.partition("/")
@@ -340,7 +341,7 @@ def with_entries(repo, tree, changes):
         else:
             entries[name] = (collect.FOLDER_MODE, change)
     for name, sub in below.items():
-        inside = entries.get(name, (None, mktree(repo, {})))[1]
+        inside = entries[name][1] if name in entries else mktree(repo, {})
         entries[name] = (collect.FOLDER_MODE, with_entries(repo, inside, sub))
     return mktree(repo, entries)
 
