@@ -51,15 +51,6 @@ class GradingFolder:
             names = {a.name for a in gradebook.assignments}
         return [a for a in load_course() if a.name in names]
 
-    def students(self):
-        """Every student id the gradebook holds (collect adds the whole roster), sorted."""
-        with self.gradebook() as gradebook:
-            return sorted(s.id for s in gradebook.students)
-
-    def submitted(self, student, assignment):
-        """The path of a student's submitted notebook (it may not exist)."""
-        return self.root / "submitted" / student / assignment.name / assignment.notebook
-
     def autograded(self, student, assignment):
         """The path of a student's autograded notebook (it may not exist)."""
         return self.root / "autograded" / student / assignment.name / assignment.notebook
