@@ -685,9 +685,8 @@ class StudentProcess:
     def encode_arguments(self, value):
         """Encode a call's arguments; the student's values go back as their handles, the
         test's own functions become callbacks."""
-        handle = getattr(value, "student_handle", None) if callable(value) or isinstance(
-            value, RemoteObject) else None
-        if isinstance(handle, int):
+        handle = getattr(value, "student_handle", None)
+        if type(handle) is int:  # a stub, handle or class stand-in of the student's
             return {"t": "handle", "id": handle}
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
             self.callbacks.append(value)
