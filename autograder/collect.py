@@ -3,6 +3,7 @@
     python -m autograder.collect REPOS --roster roster.csv --out GRADING [--assignment NAME ...]
                                  [--before DATE] [--return-feedback] [--workers N]
                                  [--scheduler tcp://HOST:PORT] [--db URL] [--force]
+                                 [--student LOGIN ...] [--regrade-stale] [--extensions CSV]
 
 REPOS is a folder of cloned student repositories: either what `gh classroom clone
 student-repos` makes (``<assignment>-submissions/<repo-name>/``, REPOS being that folder or
@@ -24,7 +25,11 @@ autograder/feedback.py): --workers N at once on this machine (default: every cor
 the Dask cluster of --scheduler (autograder/parallel.py). The scores go into the course's
 one gradebook (GRADING/gradebook.db, or --db, e.g. postgresql://host/grades), then `nbgrader
 export` writes the grades. A student already graded at the same commit is not graded again
-(a rerun after Ctrl-C grades only the rest) unless --force is given.
+(a rerun after Ctrl-C grades only the rest) unless --force is given; --student grades only
+the students named, and --regrade-stale the results graded before the tests changed, which
+collect otherwise names (autograder/term/regrades.py). Then come the steps after grading
+(autograder/term/refresh.py): late penalties from course.toml's due dates and the extensions
+CSV, names from the roster, the LMS files and the class report, report.html.
 
 GRADING is an nbgrader course folder (gradebook.db, submitted/, autograded/, feedback/)
 kept between runs; it receives ``grades.csv`` and ``report.txt``. collect writes only into a
@@ -45,44 +50,26 @@ import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.feedback import (
-    active_content, enable_feedback_without_hidden_tests, hidden_test_leaks, student_code,
-)
+from autograder.feedback import check_feedback, enable_feedback_without_hidden_tests
 from autograder.gradebook import open_gradebook, retrying
 from autograder.grading import (
-    ROOT, NotebookError, ScratchCourse, get_assignment, load_course, read_notebook, total,
+    ROOT, ScratchCourse, get_assignment, load_course, read_notebook, total,
 )
 from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, outcome_problem, record_result, write_pages,
 )
+from autograder.roster import Roster, load_roster  # noqa: F401  (callers build a collect.Roster)
 from autograder.sandbox import Sandbox, bounds_in_force
+from autograder.term.deadlines import merge_snapshots
+from autograder.term.folder import GradingFolder
+from autograder.term.refresh import refresh
+from autograder.term.regrades import chosen_students, plan_regrades, record_grading
 
-STUDENT_ID_COLUMNS = ("student_id", "identifier")
-LOGIN_COLUMNS = ("github_username", "login", "github")
 SUBMISSIONS_SUFFIX = "-submissions"
-
-
-@dataclass
-class Roster:
-    """Who is who: repository names and GitHub logins (lower case) to student ids."""
-    by_repo: dict = field(default_factory=dict)
-    by_login: dict = field(default_factory=dict)
-    students: list = field(default_factory=list)
-
-    def student_of(self, repo_name):
-        """Return the student id of a repository, or None when no roster row matches it."""
-        name = repo_name.lower()
-        if name in self.by_repo:
-            return self.by_repo[name]
-        # Classroom names repos <assignment>-<login>; the longest login wins (bob vs jim-bob).
-        for login in sorted(self.by_login, key=len, reverse=True):
-            if name == login or name.endswith("-" + login):
-                return self.by_login[login]
-        return None
 
 
 @dataclass
@@ -214,37 +201,6 @@ def claim_out(out):
     (Path(out) / GRADING_MARKER).write_text(
         "A grading folder of `python -m autograder.collect`, which writes only into folders "
         "holding this file.\n")
-
-
-def load_roster(path):
-    """Read a roster CSV into a Roster; raise ValueError naming the file and bad row."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{path}: the roster is empty")
-    columns = {c.strip().lower(): c for c in rows[0]}
-    id_column = next((columns[c] for c in STUDENT_ID_COLUMNS if c in columns), None)
-    login_column = next((columns[c] for c in LOGIN_COLUMNS if c in columns), None)
-    repo_column = columns.get("repo")
-    if not id_column or not (login_column or repo_column):
-        raise ValueError(f"{path}: needs a student_id (or identifier) column and a repo or "
-                         f"github_username column; it has {list(rows[0])}")
-    roster = Roster()
-    for line, row in enumerate(rows, start=2):
-        student = (row[id_column] or "").strip()
-        if not re.fullmatch(r"[A-Za-z0-9._@+-]+", student):
-            raise ValueError(f"{path}, line {line}: student id {student!r} must be letters, "
-                             "digits and . _ @ + - (it names a folder)")
-        repo = (row.get(repo_column) or "").strip().lower() if repo_column else ""
-        login = (row.get(login_column) or "").strip().lower() if login_column else ""
-        if not (repo or login):
-            raise ValueError(f"{path}, line {line}: {student} has neither a repo nor a login")
-        if repo:
-            roster.by_repo[repo] = student
-        if login:
-            roster.by_login[login] = student
-        roster.students.append(student)
-    return roster
 
 
 def find_clones(repos):
@@ -409,7 +365,9 @@ def take_snapshot(repos, manifest):
     """Fetch every clone under ``repos`` and write to ``manifest`` (JSON) the commit each then
     holds (its upstream branch, else HEAD), the time by this machine's clock and the commit's
     own committer date. Run at the deadline; `collect --manifest` then grades exactly those
-    commits. Returns the problems (clones without git, failed fetches)."""
+    commits. Taken again into the same manifest (to collect late work), a clone still at the
+    commit recorded keeps the time it was first seen. Returns the problems (clones without
+    git, failed fetches)."""
     manifest = Path(manifest)
     try:  # before fetching: at a deadline, a snapshot that cannot be written is lost
         manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -419,6 +377,7 @@ def take_snapshot(repos, manifest):
     if manifest.is_dir():
         raise ValueError(f"--snapshot {manifest} is a folder: give a file in it, e.g. "
                          f"{manifest / 'deadline.json'}")
+    earlier = read_snapshot(manifest) if manifest.is_file() else None  # late work: taken again
     problems, entries = [], {}
     for path in find_clones(repos)[0]:
         if not (path / ".git").exists():
@@ -438,9 +397,9 @@ def take_snapshot(repos, manifest):
         entries[path.name] = {"commit": line[0], "ref": branch or "HEAD",
                               "fetched": datetime.now(timezone.utc).isoformat(),
                               "committed": line[1]}
-    manifest.write_text(json.dumps(
-        {"taken": datetime.now(timezone.utc).isoformat(), "repos": str(Path(repos).resolve()),
-         "clones": entries}, indent=1) + "\n")
+    taken = {"taken": datetime.now(timezone.utc).isoformat(), "repos": str(Path(repos).resolve()),
+             "clones": entries}
+    manifest.write_text(json.dumps(merge_snapshots(earlier, taken), indent=1) + "\n")
     return problems
 
 
@@ -512,12 +471,13 @@ def add_students(course, students):
             retrying(lambda: gradebook.update_or_create_student(student))  # noqa: B023
 
 
-def prepare_assignment(course, assignment, matched, students, problems, force=False):
+def prepare_assignment(course, assignment, matched, students, problems, force=False,
+                       regrade=()):
     """Generate one assignment in the course, put every roster student in its gradebook and
     each committed notebook in submitted/; return (tasks to grade, students kept).
 
     A student whose gradebook submission has the graded commit's timestamp is kept as graded
-    (a rerun after an interruption grades only the rest), unless ``force``.
+    (a rerun after an interruption grades only the rest), unless ``force`` or in ``regrade``.
     """
     from nbgrader.utils import parse_utc
 
@@ -543,7 +503,8 @@ def prepare_assignment(course, assignment, matched, students, problems, force=Fa
             committed = Path(scratch) / assignment.notebook
             committed.write_bytes(content)
             course.submit(assignment, student, committed, timestamp=clone.timestamp)
-        if student in graded_at and graded_at[student] == parse_utc(clone.timestamp):
+        if (student in graded_at and graded_at[student] == parse_utc(clone.timestamp)
+                and student not in regrade):
             kept.append(student)
         else:
             tasks.append(Task(assignment.name, student, content, clone.timestamp))
@@ -577,55 +538,6 @@ def grade_tasks(course, engine, tasks, problems):
     finally:
         outcomes.close()  # stops the tasks still queued
     return seconds, False
-
-
-def check_feedback(course, assignment, students, problems):
-    """Keep in each student's feedback/<student>/<assignment>/ only the assignment's page,
-    and only when it shows no hidden test code that the student did not write themselves and
-    holds nothing that runs (there should be none: autograder/feedback.py); delete anything
-    else and say why in ``problems``.
-
-    Returns the students whose page is kept."""
-    source = read_notebook(assignment.source_notebook)
-    page_name = Path(assignment.notebook).with_suffix(".html").name
-    kept = []
-    for student in students:
-        folder = course.root / "feedback" / student / assignment.name
-        if folder.is_symlink() or not folder.is_dir():
-            continue
-        own = submitted_code(course, assignment, student)
-        for entry in sorted(folder.iterdir()):
-            if entry.name != page_name or entry.is_symlink() or not entry.is_file():
-                why = "not the assignment's page (a file the notebook wrote?)"
-            elif leaks := hidden_test_leaks(entry, source, own):
-                why = f"it shows hidden test code ({leaks[0][:60]!r})"
-            elif active := active_content(entry):
-                why = f"it holds something that would run in a browser ({active[0]})"
-            else:
-                kept.append(student)
-                continue
-            remove(entry)
-            problems.append(f"{assignment.name}: {student}'s feedback "
-                            f"{entry.relative_to(course.root)} deleted: {why}")
-    return kept
-
-
-def submitted_code(course, assignment, student):
-    """What ``student`` wrote in the notebook collect submitted for them (`student_code`);
-    empty when it is no readable notebook."""
-    path = course.root / "submitted" / student / assignment.name / assignment.notebook
-    try:
-        return student_code(read_notebook(path))
-    except NotebookError:
-        return ""
-
-
-def remove(path):
-    """Delete a file, link or folder without following any link."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 def feedback_obstacle(clone, relative_folders, relative_files):
@@ -706,7 +618,8 @@ def score_table(course, assignments, students, seconds):
 
 
 def collect(repos, roster_file, out, names=(), give_back=False, before=None, workers=None,
-            scheduler=None, db=None, force=False, snapshot=None, sandbox="bwrap"):
+            scheduler=None, db=None, force=False, snapshot=None, sandbox="bwrap", students=(),
+            regrade_stale=False, extensions=None):
     """Grade the clones under ``repos``; return (grades CSV path, problems). grades.csv and
     report.txt are written whatever happens, and name every problem; no student's
     submission stops the others'.
@@ -719,11 +632,18 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
     ``snapshot`` (`read_snapshot`): grade the commits it recorded at the deadline. ``sandbox``
     "bwrap" (the default) refuses to grade without bubblewrap installed; "none" grades
     without it (``--unsafe-no-sandbox``).
+
+    ``students`` (ids, logins or repositories): grade only them, even at the same commit;
+    ``regrade_stale``: grade again the results graded before the tests changed
+    (autograder/term/regrades.py). Then every step after grading runs
+    (autograder/term/refresh.py: late penalties with ``extensions``, default extensions.csv
+    beside the roster; names; grades.csv; LMS files; report.html).
     """
     if sandbox == "bwrap" and not shutil.which("bwrap"):
         raise ValueError(NO_BWRAP)
     check_out(out)
     roster = load_roster(roster_file)
+    only = chosen_students(roster, students) if students else None
     problems = []
     clones, slugs = find_clones(repos)
     matched = match_clones(clones, roster, problems, before, snapshot)
@@ -737,11 +657,15 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
             claim_out(out)
             course = ScratchCourse(out, db_url=db)
             enable_feedback_without_hidden_tests(course)
+            folder = GradingFolder(course.root, course.db_url)
+            plan = plan_regrades(folder, assignments, only, regrade_stale)
+            problems += plan.notes
             tasks, kept = [], {}
             for assignment in assignments:
                 new, kept[assignment.name] = prepare_assignment(
-                    course, assignment, matched, roster.students, problems, force)
-                tasks += new
+                    course, assignment, matched, roster.students, problems, force,
+                    plan.regrade[assignment.name])
+                tasks += plan.tasks(new)
             print(f"grading {len(tasks)} submissions on {engine.describe(len(tasks))}"
                   + (f"; {sum(map(len, kept.values()))} already graded at the same commit are "
                      "kept (--force regrades them)" if any(kept.values()) else ""), file=sys.stderr)
@@ -754,6 +678,8 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
                 more, interrupted = grade_tasks(course, engine, again, problems)
                 seconds.update(more)
         for assignment in assignments:
+            record_grading(folder, assignment, {s: t for (a, s), t in seconds.items()
+                                                if a == assignment.name})
             graded = sorted(kept[assignment.name] + [s for a, s in seconds if a == assignment.name])
             for student in check_feedback(course, assignment, graded, problems):
                 if give_back:
@@ -767,8 +693,10 @@ def collect(repos, roster_file, out, names=(), give_back=False, before=None, wor
         raise
     finally:
         if course is not None:
+            after = refresh(GradingFolder(course.root, course.db_url), roster_file, extensions,
+                            assignments, sandbox)
             grades = write_report(course, assignments, roster.students, seconds, problems,
-                                  commit_lines(matched))
+                                  after + commit_lines(matched))
     if interrupted:
         raise KeyboardInterrupt
     return grades, problems
@@ -866,6 +794,15 @@ def main(argv=None):
                              "(default: sqlite, OUT/gradebook.db)")
     parser.add_argument("--force", action="store_true",
                         help="regrade students already graded at the same commit")
+    parser.add_argument("--student", action="append", default=[], metavar="LOGIN",
+                        help="grade only this student (id, GitHub login or repository), even "
+                             "at the same commit (repeatable)")
+    parser.add_argument("--regrade-stale", action="store_true",
+                        help="regrade the results graded before the tests or the course "
+                             "changed (collect names them)")
+    parser.add_argument("--extensions", metavar="CSV",
+                        help="extensions: student_id, assignment, days (default: "
+                             "extensions.csv beside the roster)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap: students' code then runs with your "
                              "rights and can read the hidden tests, solutions and other "
@@ -889,7 +826,8 @@ def main(argv=None):
         snapshot = read_snapshot(args.manifest) if args.manifest else None
         collect(args.repos, args.roster, args.out, args.assignment, args.return_feedback,
                 args.before, args.workers, args.scheduler, args.db, args.force, snapshot,
-                "none" if args.unsafe_no_sandbox else "bwrap")
+                "none" if args.unsafe_no_sandbox else "bwrap", args.student, args.regrade_stale,
+                args.extensions)
     except (KeyError, ValueError, RuntimeError, FileNotFoundError) as err:
         sys.exit(f"error: {err.args[0] if isinstance(err, KeyError) else err}")
     except KeyboardInterrupt:

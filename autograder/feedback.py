@@ -20,6 +20,7 @@ import base64
 import codecs
 import html
 import re
+import shutil
 from html.parser import HTMLParser
 from functools import cache
 from pathlib import Path
@@ -435,3 +436,58 @@ def course_secrets():
 
     return {a.name: feedback_secrets(read_notebook(a.source_notebook)) for a in load_course()
             if a.source_notebook.is_file()}
+
+
+# ------------------------------------------------------------------ the pages written
+
+def check_feedback(course, assignment, students, problems):
+    """Keep in each student's feedback/<student>/<assignment>/ only the assignment's page,
+    and only when it shows no hidden test code that the student did not write themselves and
+    holds nothing that runs (there should be none: autograder/feedback.py); delete anything
+    else and say why in ``problems``.
+
+    Returns the students whose page is kept."""
+    from autograder.grading import read_notebook
+
+    source = read_notebook(assignment.source_notebook)
+    page_name = Path(assignment.notebook).with_suffix(".html").name
+    kept = []
+    for student in students:
+        folder = course.root / "feedback" / student / assignment.name
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        own = submitted_code(course, assignment, student)
+        for entry in sorted(folder.iterdir()):
+            if entry.name != page_name or entry.is_symlink() or not entry.is_file():
+                why = "not the assignment's page (a file the notebook wrote?)"
+            elif leaks := hidden_test_leaks(entry, source, own):
+                why = f"it shows hidden test code ({leaks[0][:60]!r})"
+            elif active := active_content(entry):
+                why = f"it holds something that would run in a browser ({active[0]})"
+            else:
+                kept.append(student)
+                continue
+            remove(entry)
+            problems.append(f"{assignment.name}: {student}'s feedback "
+                            f"{entry.relative_to(course.root)} deleted: {why}")
+    return kept
+
+
+def submitted_code(course, assignment, student):
+    """What ``student`` wrote in the notebook collect submitted for them (`student_code`);
+    empty when it is no readable notebook."""
+    from autograder.grading import NotebookError, read_notebook
+
+    path = course.root / "submitted" / student / assignment.name / assignment.notebook
+    try:
+        return student_code(read_notebook(path))
+    except NotebookError:
+        return ""
+
+
+def remove(path):
+    """Delete a file, link or folder without following any link."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

@@ -247,7 +247,8 @@ def late_rows(folder, assignments=None):
 def describe_lateness(row):
     """A late submission in one line."""
     hours = row.seconds_late / 3600
-    late = f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:.1f} hours"
+    late = (f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:.1f} hours" if hours >= 1
+            else f"{row.seconds_late / 60:.0f} minutes")
     return (f"{row.assignment}: {row.student} seen {row.timestamp:%Y-%m-%d %H:%M} UTC, due "
             f"{row.due:%Y-%m-%d %H:%M} UTC: {late} late, -{row.penalty:g} points")
 

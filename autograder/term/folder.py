@@ -60,12 +60,14 @@ class GradingFolder:
         return self.root / "grades.csv"
 
     def course(self, sandbox="bwrap"):
-        """A ScratchCourse on this folder, configured as collect configures it (feedback
-        without hidden tests), to run nbgrader commands in it."""
+        """A ScratchCourse on this folder, configured exactly as collect configures it
+        (sandboxed, feedback without hidden tests), whose commands run in a sandbox or, with
+        ``sandbox`` "none", without one."""
         from autograder.feedback import enable_feedback_without_hidden_tests
 
-        course = ScratchCourse(self.root, db_url=self.db_url, sandbox=sandbox)
+        course = ScratchCourse(self.root, db_url=self.db_url)
         enable_feedback_without_hidden_tests(course)
+        course.sandbox = sandbox  # this run's choice; the folder's configuration stays sandboxed
         return course
 
 

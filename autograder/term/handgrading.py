@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.feedback import check_feedback
 from autograder.grading import ROOT
 from autograder.term.folder import GradingFolder
 
@@ -42,8 +43,6 @@ def regenerate_feedback(folder, sandbox="bwrap"):
     """Make each hand-graded student's feedback page again (nbgrader generate_feedback, as
     collect does: sandboxed, hidden tests left out), and check it as collect checks pages.
     Returns the problems met."""
-    from autograder.collect import check_feedback
-
     problems = []
     graded = hand_graded(folder)
     if not graded:

@@ -16,7 +16,7 @@ import csv
 import sys
 from dataclasses import dataclass
 
-from autograder.collect import STUDENT_ID_COLUMNS, load_roster
+from autograder.roster import STUDENT_ID_COLUMNS, load_roster
 from autograder.term.folder import GradingFolder, write_grades
 
 

@@ -85,12 +85,23 @@ def stale_results(folder, assignments):
     for assignment in assignments:
         version = grading_version(assignment)
         entries = log.get(assignment.name, {})
-        with folder.gradebook() as gradebook:
-            graded = [s.student_id for s in gradebook.assignment_submissions(assignment.name)]
-        old = sorted(s for s in graded if entries.get(s, {}).get("version") != version)
+        old = sorted(s for s in graded_students(folder, assignment)
+                     if entries.get(s, {}).get("version") != version)
         if old:
             stale[assignment.name] = old
     return stale
+
+
+def graded_students(folder, assignment):
+    """The students with a submission of ``assignment`` in the gradebook (none before the
+    assignment was first collected)."""
+    from nbgrader.api import MissingEntry
+
+    with folder.gradebook() as gradebook:
+        try:
+            return [s.student_id for s in gradebook.assignment_submissions(assignment.name)]
+        except MissingEntry:
+            return []
 
 
 def describe_stale(stale):
@@ -142,14 +153,11 @@ class RegradePlan:
         return [t for t in tasks if self.only is None or t.student in self.only]
 
 
-def plan_regrades(folder, assignments, roster, students=(), stale=False):
-    """The RegradePlan of a collect run: ``students`` (--student: ids, logins or
-    repositories) are regraded and no one else; with ``stale`` (--regrade-stale) every
-    stale result is regraded too; stale results left as they are get a note.
-
-    Raises ValueError naming the students no roster row matches (before anything is graded).
-    """
-    only = chosen_students(roster, students) if students else None
+def plan_regrades(folder, assignments, only=None, stale=False):
+    """The RegradePlan of a collect run: the students of ``only`` (--student, as
+    `chosen_students` returns them) are regraded and no one else; with ``stale``
+    (--regrade-stale) every stale result is regraded too; stale results left as they are
+    get a note."""
     found = stale_results(folder, assignments)
     regrade = {a.name: set(only or ()) | (set(found.get(a.name, ())) if stale else set())
                for a in assignments}

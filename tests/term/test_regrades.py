@@ -89,12 +89,14 @@ def test_a_regrade_plan_regrades_the_chosen_and_names_the_stale(grading_folder, 
     regrades.record_grading(folder, assignment, {"ann": 1.0})  # ben: graded before the log
     roster = collect.Roster(by_login={"ann-gh": "ann", "ben-gh": "ben", "cat-gh": "cat"},
                             students=["ann", "ben", "cat"])
-    plan = regrades.plan_regrades(folder, [assignment], roster)
+    plan = regrades.plan_regrades(folder, [assignment])
     assert (plan.regrade, plan.only) == ({ASSIGNMENT: set()}, None)
     assert plan.notes == regrades.describe_stale({ASSIGNMENT: ["ben"]}), "named, left as it is"
-    plan = regrades.plan_regrades(folder, [assignment], roster, stale=True)
+    plan = regrades.plan_regrades(folder, [assignment], stale=True)
     assert (plan.regrade, plan.notes) == ({ASSIGNMENT: {"ben"}}, [])
-    plan = regrades.plan_regrades(folder, [assignment], roster, students=["ann-gh"])
+    plan = regrades.plan_regrades(folder, [assignment], regrades.chosen_students(roster, ["ann-gh"]))
     assert (plan.regrade, plan.only) == ({ASSIGNMENT: {"ann"}}, {"ann"})
     tasks = [type("Task", (), {"student": s}) for s in ("ann", "ben")]
     assert [t.student for t in plan.tasks(tasks)] == ["ann"]
+    not_yet = get_assignment("01_rnn_step_by_step")  # never collected into this folder
+    assert regrades.plan_regrades(folder, [not_yet]).regrade == {not_yet.name: set()}
