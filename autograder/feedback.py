@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 
 import nh3
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool, Dict, List, Unicode
@@ -330,12 +331,26 @@ def feedback_config(secrets):
         f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}",
         f"c.RedactSecrets.secrets = {dict(secrets)!r}",
         "c.HTMLExporter.sanitize_html = True",
+        "c.GenerateFeedback.exporter_class = 'autograder.feedback.FeedbackExporter'",
         "c.HTMLExporter.filters = {'clean_html': 'autograder.feedback.clean_html',",
         "                          'markdown2html': 'autograder.feedback.markdown_html'}",
         "import sys as _sys",
         "if 'generate_feedback' in _sys.argv:  # only the notebooks; autograde needs its files",
         "    c.CourseDirectory.ignore = ['*', '.*']",
     ]
+
+
+# nbgrader's summary links each test cell as "Test cell"; its grade id is safe (SAFE_ID).
+TEST_CELL_LINK = re.compile(r'<a href="#([A-Za-z0-9_.-]+)">Test cell</a>')
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback page, whose summary names each test cell (nbgrader calls them all
+    "Test cell", so a student cannot tell which of twenty lost points)."""
+
+    def from_notebook_node(self, nb, resources=None, **kwargs):
+        page, resources = super().from_notebook_node(nb, resources, **kwargs)
+        return TEST_CELL_LINK.sub(r'<a href="#\1">Test cell <code>\1</code></a>', page), resources
 
 
 # ------------------------------------------------------------------ the written page

@@ -48,6 +48,7 @@ def test_hand_scores_reach_grades_csv_the_report_and_a_new_feedback_page(grading
     assert after["ann"]["first_name"] == "Ann"
     page = html_text(folder.root / "feedback" / "ann" / HAND / "tf_char_rnn.html")
     assert COMMENT in page and ANSWER in page and "Written response (Score: 1.5 / 2.0)" in page
+    assert "Test cell test_get_batches (Score: 1.0 / 1.0)" in " ".join(page.split()), "summary names tests"
     assert "Awaiting hand grading" not in page.split(ANSWER)[1][:200], "her answer is graded now"
     assert not (folder.root / "feedback" / "ben").exists(), "only hand-graded students' pages"
     with open(folder.root / "lms" / "canvas.csv", newline="") as f:
