@@ -50,6 +50,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -822,6 +823,11 @@ def main(argv=None):
         parser.error("--manifest already fixes each clone's commit: leave out --before")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader's gradebook warns of its own session bookkeeping on each new submission:
+    # harmless, and it would break into the progress bar.
+    warnings.filterwarnings("ignore", category=SAWarning)
     try:
         snapshot = read_snapshot(args.manifest) if args.manifest else None
         collect(args.repos, args.roster, args.out, args.assignment, args.return_feedback,
