@@ -210,7 +210,9 @@ def apply_deadlines(folder, assignments=None, extensions=None):
             record = gradebook.find_assignment(assignment.name)
             record.duedate = gradebook_time(assignment.due) if assignment.due else None
             for submission in gradebook.assignment_submissions(assignment.name):
-                submission.extension = extensions.get((submission.student_id, assignment.name))
+                # nbgrader adds an extension to the due date: none without a due date
+                submission.extension = extensions.get(
+                    (submission.student_id, assignment.name)) if assignment.due else None
                 assign_penalties(submission, plugin)
         gradebook.db.commit()
     return late_rows(folder, assignments)
@@ -248,7 +250,7 @@ def describe_lateness(row):
     """A late submission in one line."""
     hours = row.seconds_late / 3600
     late = (f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:.1f} hours" if hours >= 1
-            else f"{row.seconds_late / 60:.0f} minutes")
+            else f"{math.ceil(row.seconds_late / 60):.0f} min")
     return (f"{row.assignment}: {row.student} seen {row.timestamp:%Y-%m-%d %H:%M} UTC, due "
             f"{row.due:%Y-%m-%d %H:%M} UTC: {late} late, -{row.penalty:g} points")
 

@@ -130,9 +130,11 @@ def test_penalties_follow_the_snapshot_time_extensions_and_policy_into_grades_cs
 def test_a_due_date_taken_out_of_course_toml_clears_the_penalties(grading_folder):
     folder = grading_folder([Work("cat", seen="2026-10-09 09:00:00")], ["cat"])
     assignment = get_assignment(ASSIGNMENT)
-    deadlines.apply_deadlines(folder, [dataclasses.replace(assignment, due=DUE)])
+    extension = {("cat", ASSIGNMENT): timedelta(days=1)}
+    deadlines.apply_deadlines(folder, [dataclasses.replace(assignment, due=DUE)], extension)
     assert [r.student for r in deadlines.late_rows(folder, [assignment])] == ["cat"]
-    assert deadlines.apply_deadlines(folder, [assignment]) == []
+    assert deadlines.apply_deadlines(folder, [assignment], extension) == [], \
+        "an extension without a due date is no deadline"
     deadlines.write_grades(folder)
     assert grades_rows(folder)["cat"]["duedate"] == ""
     assert float(grades_rows(folder)["cat"]["late_submission_penalty"] or 0) == 0
