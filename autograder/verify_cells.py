@@ -870,11 +870,17 @@ def remote_object_type(module, qualname):
 
 
 def trusted_class(module, qualname):
-    """The judge's own class ``module.qualname`` when the judge imported that module of a
-    trusted package; else None. Nothing is imported here."""
-    if module.split(".")[0] not in TRUSTED_CLASS_PACKAGES or module not in sys.modules:
+    """The judge's own class ``module.qualname`` when it is in a trusted package the judge
+    has imported (its module is imported here if need be: a tf.data dataset's class lives in
+    a module of its own); else None."""
+    top = module.split(".")[0]
+    if top not in TRUSTED_CLASS_PACKAGES or top not in sys.modules or not all(
+            part.isidentifier() for part in module.split(".")):
         return None
-    value = sys.modules[module]
+    try:
+        value = importlib.import_module(module)
+    except Exception:  # noqa: BLE001  (no such module of the package's)
+        return None
     for part in qualname.split("."):
         if not part.isidentifier():
             return None

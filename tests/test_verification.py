@@ -243,3 +243,14 @@ def test_objects_of_the_course_package_travel_as_their_attributes():
             "back = same(vocab)\nassert isinstance(back, Vocabulary) and back.chars == ['a', 'b', 'c']")
     verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
     assert problem is None and verdicts == {2: (True, "")}, verdicts
+
+
+def test_a_handle_is_an_instance_of_its_trusted_class_never_of_the_students_own():
+    """A student's value of a trusted class with no plain-data form (an OrderedDict, as a
+    tf.data dataset) is an instance of that class's bases in the judge; a value of a class
+    the student defined claims nothing."""
+    student = "import collections\nordered = collections.OrderedDict(a=1)\nclass Mine:\n    pass\nmine = Mine()"
+    test = ("import collections.abc\nassert isinstance(ordered, dict), 'an OrderedDict is a dict'\n"
+            "assert not isinstance(mine, dict), 'a class of the student is no dict'")
+    verdicts, problem = verify(("code", SETUP), ("code", student), ("test", test))
+    assert problem is None and verdicts == {2: (True, "")}, verdicts
