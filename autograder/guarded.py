@@ -314,8 +314,14 @@ class GuardedExecute(Execute):
         if self._stopped:
             cell.outputs = [error_output("NotRun", f"this cell was not run: {self._stopped}")]
             return cell, resources
+        self._timed_out = None
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if self._timed_out:  # one error naming the limit, not a bare KeyboardInterrupt
+                cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [
+                    error_output("CellTimeoutError", f"this cell ran past its {self._timed_out}"
+                                 " s time limit and was interrupted")]
+            return cell, resources
         except Exception as err:  # noqa: BLE001  (a dead, stuck or broken kernel: stop it)
             if isinstance(err, CellTimeoutError) and "IOPub" in str(err):
                 # The cell finished but its outputs never came: a message over the output
@@ -350,6 +356,7 @@ class GuardedExecute(Execute):
             self._kill_kernel()
 
     async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = timeout
         try:
             reply = await super()._async_handle_timeout(timeout, cell)
         except zmq.ZMQError:  # the interrupt could not be sent: the kernel broke its sockets

@@ -139,6 +139,20 @@ def test_every_lost_point_comes_with_a_message(attacked, assignment, name):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("assignment", [a for a, names in ASSIGNMENTS if "infinite-loop" in names],
+                         ids=[a.name for a, names in ASSIGNMENTS if "infinite-loop" in names])
+def test_a_cell_stopped_at_its_limit_says_which_limit(attacked, assignment):
+    result = attacked[assignment.name]
+    path = (result["course"].root / "autograded" / student_id("infinite-loop") / assignment.name
+            / assignment.notebook)
+    errors = [o for c in read_notebook(path).cells if "while True" in c.source
+              for o in c.outputs if o.output_type == "error"]
+    limit = CELL_TIMEOUT.get(assignment.name, assignment.timeout)
+    assert [(o.ename, o.evalue) for o in errors] == [
+        ("CellTimeoutError", f"this cell ran past its {limit} s time limit and was interrupted")]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a, _ in ASSIGNMENTS],
                          ids=[a.name for a, _ in ASSIGNMENTS])
 def test_grading_leaves_the_repository_and_secrets_alone(attacked, assignment):
