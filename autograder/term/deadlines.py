@@ -21,7 +21,6 @@ The command sets the gradebook's due dates and extensions from those files, reco
 every penalty, rewrites grades.csv and prints the late submissions.
 """
 
-import argparse
 import csv
 import math
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 from nbgrader.plugins import LateSubmissionPlugin
 
 from autograder.grading import COURSE_FILE, load_course
-from autograder.term.folder import GradingFolder, write_grades
+from autograder.term.folder import GradingFolder, command_parser, write_grades
 
 DAY = 86400  # seconds
 EXTENSIONS_FILE = "extensions.csv"  # looked for beside the roster
@@ -256,11 +255,9 @@ def describe_lateness(row):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--extensions", metavar="CSV",
                         help="extensions: student_id, assignment, days (default: none)")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     args = parser.parse_args(argv)
     try:
         folder = GradingFolder.open(args.grading, args.db)

@@ -9,8 +9,10 @@
         grades.csv, report.txt             what collect writes at its end
 """
 
+import argparse
 import ast
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,3 +122,20 @@ def write_grades(folder):
     with folder.gradebook() as gradebook:
         CsvExportPlugin(to=str(folder.grades_csv)).export(gradebook)
     return folder.grades_csv
+
+
+def command_parser(doc):
+    """An argument parser for a term command on a grading folder (GRADING and --db), described
+    by the first line of the command's docstring ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
+    return parser
+
+
+def open_from_command_line(args):
+    """The GradingFolder that parsed ``args`` name, or exit saying why there is none."""
+    try:
+        return GradingFolder.open(args.grading, args.db)
+    except ValueError as err:
+        sys.exit(f"error: {err}")

@@ -15,7 +15,6 @@ student's feedback page is made again with the points and comments; ``collect
 --return-feedback`` sends those pages.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from autograder.feedback import check_feedback
 from autograder.grading import ROOT
-from autograder.term.folder import GradingFolder
+from autograder.term.folder import command_parser, open_from_command_line
 
 
 def hand_graded(folder):
@@ -99,21 +98,16 @@ def run_formgrader(folder, port):
 def main(argv=None):
     from autograder.term.refresh import refresh
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--roster", help="the roster CSV collect read (names for grades.csv "
                                          "and the LMS files)")
     parser.add_argument("--extensions", metavar="CSV", help="extensions (default: "
                                                             "extensions.csv beside the roster)")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="render feedback pages without bubblewrap (as collect's option)")
     args = parser.parse_args(argv)
-    try:
-        folder = GradingFolder.open(args.grading, args.db)
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    folder = open_from_command_line(args)
     run_formgrader(folder, args.port)
     lines = refresh(folder, args.roster, args.extensions,
                     sandbox="none" if args.unsafe_no_sandbox else "bwrap")

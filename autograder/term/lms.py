@@ -19,11 +19,10 @@ penalty, as grades.csv's ``score``; zero without a submission).
 Names, emails and ids come from the roster's optional columns (autograder/term/people.py).
 """
 
-import argparse
 import csv
 import sys
 
-from autograder.term.folder import GradingFolder, results
+from autograder.term.folder import GradingFolder, command_parser, results
 from autograder.term.people import read_people
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -82,10 +81,8 @@ def write_lms_files(folder, people):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--roster", required=True, help="the roster CSV collect read")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     args = parser.parse_args(argv)
     try:
         folder = GradingFolder.open(args.grading, args.db)

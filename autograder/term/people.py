@@ -11,13 +11,12 @@ names and emails into the gradebook, so that grades.csv, the Formgrader and the 
 show them.
 """
 
-import argparse
 import csv
 import sys
 from dataclasses import dataclass
 
 from autograder.roster import STUDENT_ID_COLUMNS, load_roster
-from autograder.term.folder import GradingFolder, write_grades
+from autograder.term.folder import GradingFolder, command_parser, write_grades
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,8 @@ def write_people(folder, people):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--roster", required=True, help="the roster CSV collect read")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     args = parser.parse_args(argv)
     try:
         folder = GradingFolder.open(args.grading, args.db)

@@ -15,11 +15,10 @@ Each step's failure is reported and the steps after it still run: a broken exten
 must not cost the class its report.
 """
 
-import argparse
 import sys
 
 from autograder.term import deadlines, handgrading, lms, people, report
-from autograder.term.folder import GradingFolder, write_grades
+from autograder.term.folder import command_parser, open_from_command_line, write_grades
 
 
 def refresh(folder, roster=None, extensions=None, assignments=None, sandbox="bwrap"):
@@ -59,19 +58,14 @@ def refresh(folder, roster=None, extensions=None, assignments=None, sandbox="bwr
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--roster", help="the roster CSV collect read")
     parser.add_argument("--extensions", metavar="CSV",
                         help="extensions (default: extensions.csv beside the roster)")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="render feedback pages without bubblewrap (as collect's option)")
     args = parser.parse_args(argv)
-    try:
-        folder = GradingFolder.open(args.grading, args.db)
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    folder = open_from_command_line(args)
     lines = refresh(folder, args.roster, args.extensions,
                     sandbox="none" if args.unsafe_no_sandbox else "bwrap")
     print("\n".join(lines))

@@ -14,7 +14,6 @@ and the class report shows the old score beside the new one.
 The command prints the stale results of a grading folder.
 """
 
-import argparse
 import hashlib
 import json
 import sys
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from autograder.grading import ROOT, Score, total
-from autograder.term.folder import GradingFolder
+from autograder.term.folder import command_parser, open_from_command_line
 
 LOG_FILE = "grading_log.json"
 SHARED = ("utils", "nbgrader_config.py")  # besides source/<assignment>/: what every grade uses
@@ -183,14 +182,9 @@ def chosen_students(roster, names):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
+    parser = command_parser(__doc__)
     args = parser.parse_args(argv)
-    try:
-        folder = GradingFolder.open(args.grading, args.db)
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    folder = open_from_command_line(args)
     print("\n".join(describe_stale(stale_results(folder, folder.assignments())))
           or "no stale result: every student was graded with the course as it is")
     return 0

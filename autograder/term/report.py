@@ -17,7 +17,6 @@ score before and after, pairs of unusually alike submissions (autograder/term/si
 and each student's grading time. collect writes it at the end of every run.
 """
 
-import argparse
 import base64
 import io
 import re
@@ -35,7 +34,7 @@ from matplotlib.figure import Figure
 from autograder.grading import NotebookError, read_notebook
 from autograder.term import regrades
 from autograder.term.deadlines import describe_lateness, late_rows, load_late_policy
-from autograder.term.folder import GradingFolder, results
+from autograder.term.folder import command_parser, open_from_command_line, results
 from autograder.term.similarity import class_similarity, describe_pair
 
 TEMPLATE = "report.html.j2"
@@ -274,14 +273,9 @@ def write_report(folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
+    parser = command_parser(__doc__)
     args = parser.parse_args(argv)
-    try:
-        folder = GradingFolder.open(args.grading, args.db)
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    folder = open_from_command_line(args)
     print(write_report(folder))
     return 0
 

@@ -14,7 +14,6 @@ either notebook's remaining answer code found in the other reaches ``threshold``
 It flags; it never changes a grade. The class report lists the flagged pairs.
 """
 
-import argparse
 import io
 import itertools
 import math
@@ -27,7 +26,7 @@ from copydetect import CodeFingerprint, compare_files
 from copydetect.defaults import GUARANTEE_THRESHOLD, NOISE_THRESHOLD
 
 from autograder.grading import NotebookError, nbgrader_cells, read_notebook
-from autograder.term.folder import GradingFolder
+from autograder.term.folder import command_parser, open_from_command_line
 
 THRESHOLD = 0.5          # share of a notebook's answer code found in the other
 WINDOW = GUARANTEE_THRESHOLD - NOISE_THRESHOLD + 1  # copydetect's default winnowing window
@@ -120,16 +119,11 @@ def describe_pair(pair):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("grading", help="the folder collect --out wrote")
+    parser = command_parser(__doc__)
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
                         help="share of answer code in common that flags a pair (%(default)s)")
-    parser.add_argument("--db", metavar="URL", help="the gradebook, when collect had --db")
     args = parser.parse_args(argv)
-    try:
-        folder = GradingFolder.open(args.grading, args.db)
-    except ValueError as err:
-        sys.exit(f"error: {err}")
+    folder = open_from_command_line(args)
     pairs = class_similarity(folder, threshold=args.threshold)
     print("\n".join(describe_pair(p) for p in pairs) or "no pair of submissions is unusually alike")
     return 0
