@@ -1,32 +1,17 @@
 """Re-run a graded notebook and judge its test cells in a process that never runs student code.
 
-    python verify_cells.py student CONTROL_FD     (runs the student's cells, answers calls)
+    python verify_cells.py student CONTROL_FD     (runs the student's cells, answers requests)
     python verify_cells.py judge READ_FD WRITE_FD  (runs the course's test cells)
 
-autograder/guarded.py starts both, each in its own sandbox, and connects them with pipes. The
-judge reads the request (JSON on stdin: ``cells`` as ``[index, kind, source]``, ``bindings``,
-the names the course's own imports bind that no answer cell redefines, as ``{name: [module,
-attribute or null]}``; ``answers``, the names the course's solution cells define) and walks the
-cells in order:
-
-- a student cell (kind ``"code"``) is run in the student's process;
-- a test cell runs in the judge. Every name it reads that it did not bind itself and that is
-  not one of the course's trusted bindings (``np``, ``check_close``, ...) comes from the
-  student's process: a value as plain data (numbers, arrays, strings, lists, tuples, dicts,
-  random generators), a function as a stub that sends its arguments there as plain data and
-  gets plain data back (arrays changed in place and advanced generators come back too). So
-  the test's code, its expected values and every comparison stay in the judge: a submission
-  that patches checks, forges replies or reads the test's frames has nothing to reach. The
-  student's own names are never replaced (a helper called ``softmax`` stays theirs).
-- A test cell that needs a value with no plain-data form (a Keras model, a TensorFlow tensor)
-  is run in the student's process instead, after trusted modules and the course's bindings
-  are put back (``TrustedState``), and judged by whether it raises. autograder/README.md says
-  what that weaker check leaves open.
-
-The judge writes one JSON line per cell on stdout: ``{"cell": index}`` when it starts one, then
-for test cells ``{"index", "passed", "message", "judged"}``, ``judged`` being ``"judge"`` or
-``"student process"``. The student's process has a control pipe: a byte there interrupts
-its running cell (a ``KeyboardInterrupt``, as Jupyter's interrupt does).
+autograder/guarded.py starts both, each in its own sandbox, joined by pipes, and sends the
+judge the request on stdin: ``cells`` as ``[index, kind, source]`` (kind ``"code"``, ``"test"``,
+or ``"student test"`` for the tests course.toml runs in the student's process), ``bindings``
+(the course's trusted imports, ``{name: [module, attribute or null]}``) and ``answers`` (the
+names the solution cells define). Student cells run in the student's process; a test cell runs
+in the judge, on the student's values as plain data or handles (``RemoteObject``), and only the
+request decides where. The judge writes one JSON line per cell on stdout: ``{"cell": index}``
+as it starts one, then for a test ``{"index", "passed", "message", "judged"}``. A byte on the
+student's control pipe interrupts its running cell. autograder/README.md tells the whole story.
 """
 
 import ast
@@ -537,25 +522,26 @@ class StudentSide:
         """Call a handle, read one of its attributes, or apply a builtin operation to it
         (``SPECIAL``); the result goes back as plain data and handles."""
         target = self.handles[int(request["handle"])]
-        if op == "attr":
-            try:
-                return {"result": self.export(getattr(target, request["name"]))}
-            except BaseException as error:  # noqa: BLE001  (the student's object raised)
-                return {"raised": type(error).__name__, "message": describe(error)}
-        if op == "special":
-            argument = self.decode_arguments(request["argument"]) if "argument" in request else None
-            try:
-                result = SPECIAL[request["method"]](target, argument)
-                return {"result": self.export(result)}
-            except BaseException as error:  # noqa: BLE001
-                return {"raised": type(error).__name__, "message": describe(error)}
+        if op == "call":
+            return self.call(target, request)
+        argument = self.decode_arguments(request["argument"]) if "argument" in request else None
+        try:
+            result = (getattr(target, request["name"]) if op == "attr"
+                      else SPECIAL[request["method"]](target, argument))
+        except BaseException as error:  # noqa: BLE001  (the student's object raised)
+            return {"raised": type(error).__name__, "message": describe(error)}
+        return {"result": self.export(result)}
+
+    def call(self, function, request):
+        """Call ``function`` with the judge's arguments; the reply carries the arguments as the
+        call left them (arrays changed in place, dict entries replaced)."""
         args = self.decode_arguments(request["args"])
         kwargs = self.decode_arguments(request["kwargs"])
         originals = [*args, *kwargs.values()]
         held = [{k: id(v) for k, v in a.items()} if type(a) is dict else {} for a in originals]
         self.calls.append(originals)
         try:
-            result = target(*args, **kwargs)
+            result = function(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001
             return {"raised": type(error).__name__, "message": describe(error)}
         finally:
