@@ -63,7 +63,7 @@ from autograder.grading import (
 from autograder.parallel import (
     GradingEngine, Task, cpu_count, graded_timestamps, outcome_problem, record_result, write_pages,
 )
-from autograder.roster import Roster, load_roster  # noqa: F401  (callers build a collect.Roster)
+from autograder.roster import load_roster
 from autograder.sandbox import Sandbox, bounds_in_force
 from autograder.term.deadlines import merge_snapshots
 from autograder.term.folder import GradingFolder

@@ -455,8 +455,13 @@ class ScratchCourse:
             writable={str(feedback): str(feedback)}, cwd=str(self.root),
             env={"PATH": f"{sys.prefix}/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
                  "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
-                 "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter", "IPYTHONDIR": f"{home}/.ipython"})
-        return self.nbgrader(*args, timeout=timeout, sandboxed=box)
+                 "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter", "IPYTHONDIR": f"{home}/.ipython"},
+            group=sandbox.ControlGroup.create(sandbox.Sandbox.memory, sandbox.Sandbox.processes))
+        try:
+            return self.nbgrader(*args, timeout=timeout, sandboxed=box)
+        finally:
+            if box.group is not None:
+                box.group.remove()
 
     def _run(self, *args):
         result = self.nbgrader(*args)

@@ -26,6 +26,7 @@ from autograder.feedback import (
 from autograder.grading import (
     apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
 )
+from autograder.roster import Roster
 from conftest import ASSIGNMENT_IDS
 
 END_TO_END = "00_setup"  # the fastest assignment; the pipeline is the same for every one
@@ -152,7 +153,7 @@ def test_deadlines_come_from_when_the_grader_saw_a_commit_not_from_its_date(tmp_
     # and the report says so.
     subprocess.run(["git", "clone", "-q", str(student), str(clones / "rnn-course-ben")], check=True)
     problems = []
-    roster = collect.Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
+    roster = Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
     matched = collect.match_clones(sorted(clones.iterdir()), roster, problems, before=deadline)
     assert matched["ann"].commit == on_time and matched["ben"].commit == late
     assert len(problems) == 1 and "(rnn-course-ben)" in problems[0] and "--snapshot" in problems[0]
@@ -248,7 +249,7 @@ def test_a_folder_that_is_not_a_clone_is_reported_even_inside_a_repository(tmp_p
     git(tmp_path, "add", "a.txt")
     git(tmp_path, "commit", "-q", "-m", "the instructor's own repository")
     (tmp_path / "clones" / "rnn-course-bob").mkdir(parents=True)
-    roster = collect.Roster(by_login={"bob": "bob"}, students=["bob"])
+    roster = Roster(by_login={"bob": "bob"}, students=["bob"])
     problems = []
     assert collect.match_clones([tmp_path / "clones" / "rnn-course-bob"], roster, problems) == {}
     assert problems == ["rnn-course-bob (bob): not a git clone with commits (not graded)",
@@ -289,7 +290,7 @@ def test_committed_symbolic_links_are_reported_never_followed(tmp_path):
     notebook = f"assignments/{assignment.name}/{assignment.notebook}"
     secret = tmp_path / "instructor-secret.txt"
     secret.write_text("hidden tests")
-    roster = collect.Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
+    roster = Roster(by_login={"ann": "ann", "ben": "ben"}, students=["ann", "ben"])
     repos = [repo_with_links(tmp_path / "rnn-course-ann", {notebook: str(secret)}),
              repo_with_links(tmp_path / "rnn-course-ben",
                              {f"assignments/{assignment.name}": str(tmp_path)})]

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from autograder import collect
 from autograder.grading import ROOT, get_assignment
+from autograder.roster import Roster
 from autograder.term import regrades
 
 from .conftest import ASSIGNMENT, Work
@@ -70,7 +70,7 @@ def test_a_regrade_keeps_the_earlier_score_beside_the_new_one(grading_folder):
 
 
 def test_chosen_students_are_ids_logins_or_repositories_of_the_roster():
-    roster = collect.Roster(by_repo={"carols-fork": "s3"}, by_login={"bob": "s1"},
+    roster = Roster(by_repo={"carols-fork": "s3"}, by_login={"bob": "s1"},
                             students=["s1", "s3"])
     assert regrades.chosen_students(roster, ["s1", "rnn-course-bob", "Carols-Fork"]) == {"s1", "s3"}
     with pytest.raises(ValueError, match="--student mallory, zed: not a student id"):
@@ -87,7 +87,7 @@ def test_a_regrade_plan_regrades_the_chosen_and_names_the_stale(grading_folder, 
     assignment = get_assignment(ASSIGNMENT)
     folder = grading_folder([Work("ann"), Work("ben")], ["ann", "ben", "cat"])
     regrades.record_grading(folder, assignment, {"ann": 1.0})  # ben: graded before the log
-    roster = collect.Roster(by_login={"ann-gh": "ann", "ben-gh": "ben", "cat-gh": "cat"},
+    roster = Roster(by_login={"ann-gh": "ann", "ben-gh": "ben", "cat-gh": "cat"},
                             students=["ann", "ben", "cat"])
     plan = regrades.plan_regrades(folder, [assignment])
     assert (plan.regrade, plan.only) == ({ASSIGNMENT: set()}, None)
