@@ -20,13 +20,13 @@ import yaml
 from autograder import collect
 from autograder.export import main as export_main
 from autograder.feedback import (
-    REDACTED, HideHiddenTests, RedactSecrets, active_content, feedback_config, hidden_test_leaks,
-    html_text, student_code,
+    REDACTED, HideHiddenTests, RedactSecrets, active_content, check_feedback, feedback_config,
+    hidden_test_leaks, html_text, student_code,
 )
 from autograder.grading import (
     apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
 )
-from autograder.roster import Roster
+from autograder.roster import Roster, load_roster
 from conftest import ASSIGNMENT_IDS
 
 END_TO_END = "00_setup"  # the fastest assignment; the pipeline is the same for every one
@@ -72,7 +72,7 @@ def write_roster(path, header, rows):
 
 
 def test_roster_matches_repo_names_and_classroom_logins(tmp_path):
-    roster = collect.load_roster(write_roster(tmp_path / "roster.csv",
+    roster = load_roster(write_roster(tmp_path / "roster.csv",
         ["identifier", "github_username", "repo"],
         [["s1", "bob", ""], ["s2", "Jim-Bob", ""], ["s3", "", "Carols-Fork"]]))
     assert roster.student_of("rnn-course-bob") == "s1"
@@ -89,7 +89,7 @@ def test_roster_matches_repo_names_and_classroom_logins(tmp_path):
 ])
 def test_bad_roster_is_named_with_its_problem(tmp_path, header, rows, problem):
     with pytest.raises(ValueError, match=problem):
-        collect.load_roster(write_roster(tmp_path / "roster.csv", header, rows))
+        load_roster(write_roster(tmp_path / "roster.csv", header, rows))
 
 
 def test_clones_are_found_in_classroom_and_plain_layouts(tmp_path):
@@ -619,7 +619,7 @@ def test_collect_keeps_the_page_of_a_student_whose_own_line_a_hidden_test_holds(
         page.parent.mkdir(parents=True)
         page.write_text(f"<html><body><pre>{OWN_LINE}]</pre></body></html>")
     problems = []
-    assert collect.check_feedback(course, assignment, ["ann", "ben"], problems) == ["ann"]
+    assert check_feedback(course, assignment, ["ann", "ben"], problems) == ["ann"]
     assert problems == [f"06_tf_char_rnn: ben's feedback feedback/ben/06_tf_char_rnn/rnn.html "
                         f"deleted: it shows hidden test code ({OWN_LINE[:60]!r})"]
 

@@ -27,6 +27,7 @@ from autograder.gradebook import open_gradebook
 from autograder.grading import (
     ROOT, ScratchCourse, apply_mutant, fill_solutions, get_assignment, load_mutants, read_notebook,
 )
+from autograder.roster import load_roster
 from conftest import ASSIGNMENT_IDS
 from test_collect import make_student_repo, write_roster
 
@@ -199,7 +200,7 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_grades_only_the_rest(classroom, se
     assert grades_csv(out) == grades_csv(serial)
     # --force regrades everyone; without it nobody is left to grade.
     course = ScratchCourse(out)
-    matched = collect.match_clones(collect.find_clones(repos)[0], collect.load_roster(roster), [])
+    matched = collect.match_clones(collect.find_clones(repos)[0], load_roster(roster), [])
     students = sorted(matched)
     for force, expected in ((False, 0), (True, 5)):
         tasks, kept = collect.prepare_assignment(course, get_assignment(ASSIGNMENT), matched,
