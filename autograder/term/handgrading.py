@@ -20,42 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.feedback import check_feedback
 from autograder.grading import ROOT
 from autograder.term.folder import command_parser, open_from_command_line
-
-
-def hand_graded(folder):
-    """{assignment name: [students]} with a written answer graded by hand in ``folder``."""
-    found = {}
-    with folder.gradebook() as gradebook:
-        for assignment in gradebook.assignments:
-            students = sorted({s.student_id for s in assignment.submissions
-                               for nb in s.notebooks for g in nb.grades
-                               if g.cell.cell_type == "markdown" and g.manual_score is not None})
-            if students:
-                found[assignment.name] = students
-    return found
-
-
-def regenerate_feedback(folder, sandbox="bwrap"):
-    """Make each hand-graded student's feedback page again (nbgrader generate_feedback, as
-    collect does: sandboxed, hidden tests left out), and check it as collect checks pages.
-    Returns the problems met."""
-    problems = []
-    graded = hand_graded(folder)
-    if not graded:
-        return problems
-    course = folder.course(sandbox)
-    for assignment in folder.assignments():
-        for student in graded.get(assignment.name, []):
-            made = course.generate_feedback(assignment, student)
-            if made.returncode != 0:
-                problems.append(f"{assignment.name}: no new feedback for {student}: "
-                                f"generate_feedback exited {made.returncode}: "
-                                f"{made.stderr.strip()[-500:]}")
-        check_feedback(course, assignment, graded.get(assignment.name, []), problems)
-    return problems
+from autograder.term.refresh import refresh
 
 
 EXCHANGE = ".exchange"  # nbgrader's exchange folder, which this course never uses
@@ -96,8 +63,6 @@ def run_formgrader(folder, port):
 
 
 def main(argv=None):
-    from autograder.term.refresh import refresh
-
     parser = command_parser(__doc__)
     parser.add_argument("--roster", help="the roster CSV collect read (names for grades.csv "
                                          "and the LMS files)")

@@ -6,7 +6,8 @@ the Formgrader closes.
 1. names and emails from the roster into the gradebook (people.py);
 2. due dates, extensions and late penalties (deadlines.py; extensions.csv beside the
    roster unless named);
-3. feedback pages made again for students with hand-graded answers (handgrading.py);
+3. feedback pages made again for students with hand-graded answers (the Formgrader of
+   handgrading.py gave them points and comments);
 4. grades.csv (nbgrader's CSV export);
 5. the Canvas and Moodle files, when there is a roster (lms.py);
 6. report.html and its plots (report.py), similarity included.
@@ -17,7 +18,8 @@ must not cost the class its report.
 
 import sys
 
-from autograder.term import deadlines, handgrading, lms, people, report
+from autograder.feedback import check_feedback
+from autograder.term import deadlines, lms, people, report
 from autograder.term.folder import command_parser, open_from_command_line, write_grades
 
 
@@ -46,7 +48,7 @@ def refresh(folder, roster=None, extensions=None, assignments=None, sandbox="bwr
         folder, assignments, deadlines.read_extensions(extensions) if extensions else {})) or []
     lines += [f"late: {deadlines.describe_lateness(row)}" for row in late]
     lines += [f"! {p}" for p in step("feedback after hand grading",
-                                     lambda: handgrading.regenerate_feedback(folder, sandbox)) or []]
+                                     lambda: regenerate_feedback(folder, sandbox)) or []]
     step("grades.csv", lambda: write_grades(folder))
     if known:
         files = step("LMS files", lambda: lms.write_lms_files(folder, known)) or []
@@ -55,6 +57,39 @@ def refresh(folder, roster=None, extensions=None, assignments=None, sandbox="bwr
     if page:
         lines.append(f"class report: {page}")
     return lines
+
+
+def hand_graded(folder):
+    """{assignment name: [students]} with a written answer graded by hand in ``folder``."""
+    found = {}
+    with folder.gradebook() as gradebook:
+        for assignment in gradebook.assignments:
+            students = sorted({s.student_id for s in assignment.submissions
+                               for nb in s.notebooks for g in nb.grades
+                               if g.cell.cell_type == "markdown" and g.manual_score is not None})
+            if students:
+                found[assignment.name] = students
+    return found
+
+
+def regenerate_feedback(folder, sandbox="bwrap"):
+    """Make each hand-graded student's feedback page again (nbgrader generate_feedback, as
+    collect does: sandboxed, hidden tests left out), and check it as collect checks pages.
+    Returns the problems met."""
+    problems = []
+    graded = hand_graded(folder)
+    if not graded:
+        return problems
+    course = folder.course(sandbox)
+    for assignment in folder.assignments():
+        for student in graded.get(assignment.name, []):
+            made = course.generate_feedback(assignment, student)
+            if made.returncode != 0:
+                problems.append(f"{assignment.name}: no new feedback for {student}: "
+                                f"generate_feedback exited {made.returncode}: "
+                                f"{made.stderr.strip()[-500:]}")
+        check_feedback(course, assignment, graded.get(assignment.name, []), problems)
+    return problems
 
 
 def main(argv=None):

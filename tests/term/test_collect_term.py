@@ -7,7 +7,7 @@ import csv
 import json
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import nbformat
 import pytest

@@ -36,7 +36,7 @@ def test_hand_scores_reach_grades_csv_the_report_and_a_new_feedback_page(grading
     with open(refresh.write_grades(folder), newline="") as f:
         before = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
     give_points(folder, "ann", 1.5, COMMENT)
-    assert handgrading.hand_graded(folder) == {HAND: ["ann"]}
+    assert refresh.hand_graded(folder) == {HAND: ["ann"]}
 
     lines = refresh.refresh(folder, roster, sandbox=SANDBOX)
 
